@@ -224,11 +224,17 @@ describe('the local control plane', () => {
       },
     });
     await custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name: 'owner' });
-    await eventually('the garbage collector to delete the owned ConfigMap', async () =>
-      core.readNamespacedConfigMap({ namespace, name: 'owned' }).then(
-        () => undefined,
-        (err) => (notFound(err) ? true : undefined),
-      ),
+    // The garbage collector learns about a new resource type on its discovery resync (every
+    // 30 s), so a CRD created moments ago can take that long to be watched.
+    await eventually(
+      'the garbage collector to delete the owned ConfigMap',
+      async () =>
+        core.readNamespacedConfigMap({ namespace, name: 'owned' }).then(
+          () => undefined,
+          (err) => (notFound(err) ? true : undefined),
+        ),
+      90_000,
+      500,
     );
   });
 });

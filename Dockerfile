@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# secrets-manager-operator: Node 24, production dependencies only, non-root, no shell at run time.
+ARG NODE_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
+
+# Compile TypeScript to dist/.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Install scripts are skipped: the image already has Node 24, the `node` dev dependency is not needed.
+RUN npm ci --no-fund --no-audit --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# Production dependencies only.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-fund --no-audit --ignore-scripts
+
+FROM ${RUNTIME_IMAGE}
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="secrets-manager-operator" \
+      org.opencontainers.image.description="Syncs IBM Cloud Secrets Manager secrets into Kubernetes Secrets and leases dynamic IAM credentials" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="https://github.com/secrets-manager-operator/secrets-manager-operator" \
+      org.opencontainers.image.licenses="Apache-2.0"
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+ENV NODE_ENV=production
+# 65532 is distroless's nonroot user; the root filesystem can be mounted read-only.
+USER 65532:65532
+EXPOSE 8080 8081
+# Health is checked by Kubernetes probes on :8081 (/healthz, /readyz), not a Docker HEALTHCHECK.
+ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]
