@@ -13,7 +13,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/versions.env"
 
 cache_root=${SMO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/secrets-manager-operator}
-out="$cache_root/controlplane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
+key="k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
+if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
+  # The envtest binaries are linked into the directory, so it is keyed by their location too.
+  key="envtest-$(printf '%s' "$KUBEBUILDER_ASSETS" | sha256sum | cut -c1-12)-$key"
+fi
+out="$cache_root/controlplane/$key"
 mkdir -p "$out"
 
 log() { printf '[controlplane] %s\n' "$*" >&2; }

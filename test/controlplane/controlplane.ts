@@ -34,6 +34,11 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /** Progress lines for humans. */
   log?: (line: string) => void;
+  /**
+   * Runs once the API is healthy and before the controller manager starts. Install CRDs here:
+   * the garbage collector discovers resource types at start and then only every 30 s.
+   */
+  beforeControllers?: (kubeconfigPath: string) => Promise<void>;
 }
 
 export interface ControlPlane {
@@ -157,6 +162,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfig(server, certs), { mode: 0o600 });
+    await opts.beforeControllers?.(kubeconfigPath);
 
     if (opts.controllerManager !== false) {
       const kcm = startProcess('kube-controller-manager', [

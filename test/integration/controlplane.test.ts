@@ -11,6 +11,8 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { minimalExternalSecret } from '../../src/api/examples.ts';
+import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import { createNamespace, eventually, kubeConfig } from './support/cluster.ts';
 
 const group = 'controlplane.test.secrets-manager.dev';
@@ -198,13 +200,15 @@ describe('the local control plane', () => {
   });
 
   it('garbage-collects an owned object after its owner is deleted', async () => {
+    // The owner is an ExternalSecret, whose CRD the global setup installed before any test ran:
+    // the garbage collector discovers new resource types only every 30 s.
     const owner = (await custom.createNamespacedCustomObject({
-      group,
-      version,
+      group: GROUP,
+      version: VERSION,
       namespace,
-      plural,
-      body: { apiVersion: `${group}/${version}`, kind: 'Widget', metadata: { name: 'owner' } },
-    })) as Widget;
+      plural: PLURALS.ExternalSecret,
+      body: { ...minimalExternalSecret, metadata: { name: 'owner', namespace } },
+    })) as KubernetesObject;
     await core.createNamespacedConfigMap({
       namespace,
       body: {
@@ -212,8 +216,8 @@ describe('the local control plane', () => {
           name: 'owned',
           ownerReferences: [
             {
-              apiVersion: `${group}/${version}`,
-              kind: 'Widget',
+              apiVersion: API_VERSION,
+              kind: 'ExternalSecret',
               name: 'owner',
               uid: owner.metadata!.uid!,
               controller: true,
@@ -223,18 +227,18 @@ describe('the local control plane', () => {
         data: { k: 'v' },
       },
     });
-    await custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name: 'owner' });
-    // The garbage collector learns about a new resource type on its discovery resync (every
-    // 30 s), so a CRD created moments ago can take that long to be watched.
-    await eventually(
-      'the garbage collector to delete the owned ConfigMap',
-      async () =>
-        core.readNamespacedConfigMap({ namespace, name: 'owned' }).then(
-          () => undefined,
-          (err) => (notFound(err) ? true : undefined),
-        ),
-      90_000,
-      500,
+    await custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURALS.ExternalSecret,
+      name: 'owner',
+    });
+    await eventually('the garbage collector to delete the owned ConfigMap', async () =>
+      core.readNamespacedConfigMap({ namespace, name: 'owned' }).then(
+        () => undefined,
+        (err) => (notFound(err) ? true : undefined),
+      ),
     );
   });
 });
