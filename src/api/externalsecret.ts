@@ -1,0 +1,376 @@
+import { z } from 'zod';
+import {
+  conditionList,
+  listMap,
+  ObjectMeta,
+  objectName,
+  remoteId,
+  remoteName,
+  rolloutRestartTargetsField,
+  SecretType,
+  secretDataKey,
+  storeRefField,
+  stringMap,
+  timestamp,
+} from './common.ts';
+import { durationField, parseDuration } from './duration.ts';
+import { API_VERSION } from './group.ts';
+import { type Rule, withRules } from './rules.ts';
+import { scheduleField } from './schedule.ts';
+
+export const DEFAULT_REFRESH_INTERVAL = '1h';
+
+export const EXTERNAL_SECRET_REASONS = {
+  Synced: 'Synced',
+  SyncError: 'SyncError',
+  StoreNotReady: 'StoreNotReady',
+  InvalidSpec: 'InvalidSpec',
+  /** The store does not admit this namespace, or Secrets Manager answered 403. */
+  Forbidden: 'Forbidden',
+  /** A remote secret this resource reads does not exist (deleted, or never created). */
+  RemoteSecretNotFound: 'RemoteSecretNotFound',
+  /** The target Secret exists and belongs to someone else (creationPolicy Owner). */
+  TargetConflict: 'TargetConflict',
+} as const;
+
+const NO_IAM_CREDENTIALS_MESSAGE =
+  'iam_credentials cannot be read by an ExternalSecret (every read mints a new API key that ' +
+  'nobody revokes); use an IAMCredentialLease';
+
+/** Rules shared by every reference to one remote secret. */
+function remoteSecretRules<T extends { type?: SecretType | undefined }>(): Rule<T>[] {
+  return [
+    {
+      cel: "!has(self.type) || self.type != 'iam_credentials'",
+      message: NO_IAM_CREDENTIALS_MESSAGE,
+      holds: (value) => value.type !== 'iam_credentials',
+      field: 'type',
+    },
+  ];
+}
+
+const exactlyOneIdOrName: Rule<{ id?: string | undefined; name?: string | undefined }> = {
+  cel: 'has(self.id) != has(self.name)',
+  message: 'set exactly one of id or name',
+  holds: (value) => (value.id === undefined) !== (value.name === undefined),
+};
+
+const typeField = () =>
+  SecretType.describe(
+    'The secret type, as in Vault API paths: arbitrary, kv, username_password, imported_cert, ' +
+      'public_cert, private_cert or service_credentials (iam_credentials: use an IAMCredentialLease).',
+  );
+const idField = () =>
+  remoteId()
+    .optional()
+    .describe(
+      'The secret ID (a GUID). Set id or name. Example: 0a1b2c3d-aaaa-bbbb-cccc-0123456789ab.',
+    );
+const nameField = () =>
+  remoteName().optional().describe('The secret name. Set id or name. Example: db-password.');
+const groupField = () =>
+  remoteId()
+    .optional()
+    .describe('The ID of the secret group the secret is in. Default: the default group.');
+const versionField = () =>
+  remoteId()
+    .optional()
+    .describe(
+      'Which version to read: current, previous or a version ID. Default: current. Types whose ' +
+        'Vault API serves no versions report SyncError for anything but current.',
+    );
+
+export const RemoteRef = withRules(
+  z
+    .object({
+      type: typeField(),
+      id: idField(),
+      name: nameField(),
+      group: groupField(),
+      property: z
+        .string()
+        .min(1)
+        .max(253)
+        .optional()
+        .describe(
+          'Which field of the secret to take. arbitrary: payload. kv: a top-level key of the ' +
+            'payload. username_password: username or password. Certificates: certificate, ' +
+            'private_key or intermediate. service_credentials: a top-level key of the ' +
+            'credentials. Default: the payload for arbitrary, the secret data as JSON otherwise.',
+        ),
+      version: versionField(),
+    })
+    .describe('One secret in Secrets Manager. Example: {type: kv, name: db, property: password}.'),
+  [exactlyOneIdOrName, ...remoteSecretRules()],
+);
+export type RemoteRef = z.infer<typeof RemoteRef>;
+
+export const DataItem = z
+  .object({
+    secretKey: secretDataKey().describe(
+      'The key to write in the target Secret. Example: password.',
+    ),
+    remoteRef: RemoteRef,
+  })
+  .describe('One key of the target Secret, taken from one secret (or one field of it).');
+export type DataItem = z.infer<typeof DataItem>;
+
+const keyPrefixField = (what: string) =>
+  z
+    .string()
+    .max(128)
+    .regex(/^[-._a-zA-Z0-9]*$/, { error: 'must consist of letters, digits, "-", "_" and "."' })
+    .optional()
+    .describe(`A prefix for every key ${what}. Default: none. Example: "db_".`);
+
+export const ExtractSource = withRules(
+  z
+    .object({
+      type: typeField(),
+      id: idField(),
+      name: nameField(),
+      group: groupField(),
+      version: versionField(),
+      keyPrefix: keyPrefixField('this secret contributes'),
+    })
+    .describe(
+      'Every field of one secret becomes a key: arbitrary: payload; kv and service_credentials: ' +
+        'each top-level key (nested values as JSON); username_password: username, password; ' +
+        'certificates: certificate, private_key, intermediate. Example: {type: kv, name: app-config}.',
+    ),
+  [exactlyOneIdOrName, ...remoteSecretRules()],
+);
+export type ExtractSource = z.infer<typeof ExtractSource>;
+
+export const FindSource = withRules(
+  z
+    .object({
+      type: SecretType.optional().describe(
+        'Only secrets of this type. Default: every type except iam_credentials. Example: arbitrary.',
+      ),
+      group: groupField().describe(
+        'Only secrets in this secret group (its ID). Default: any group.',
+      ),
+      labels: z
+        .array(z.string().min(1).max(256))
+        .max(30)
+        .optional()
+        .describe(
+          'Only secrets that carry all of these Secrets Manager labels. Example: [payments, prod].',
+        ),
+      name: z
+        .object({
+          regexp: z
+            .string()
+            .min(1)
+            .max(256)
+            .superRefine((value, ctx) => {
+              try {
+                new RegExp(value, 'u');
+              } catch {
+                ctx.addIssue({ code: 'custom', message: 'must be a valid regular expression' });
+              }
+            })
+            .describe(
+              'A JavaScript regular expression the name must match (unanchored). Example: ^payments-.',
+            ),
+        })
+        .optional()
+        .describe('Only secrets whose name matches.'),
+      keyPrefix: keyPrefixField('found here'),
+    })
+    .describe(
+      'Every matching secret becomes one key named <keyPrefix><secret name>, with the value a ' +
+        'data entry without property would have. Example: {type: arbitrary, labels: [payments]}.',
+    ),
+  [
+    {
+      cel: 'has(self.type) || has(self.group) || has(self.labels) || has(self.name)',
+      message: 'set at least one filter: type, group, labels or name',
+      holds: (value) =>
+        value.type !== undefined ||
+        value.group !== undefined ||
+        value.labels !== undefined ||
+        value.name !== undefined,
+    },
+    ...remoteSecretRules(),
+  ],
+);
+export type FindSource = z.infer<typeof FindSource>;
+
+export const DataFromItem = withRules(
+  z
+    .object({
+      extract: ExtractSource.optional(),
+      find: FindSource.optional(),
+    })
+    .describe('A source of many keys: set exactly one of extract or find.'),
+  [
+    {
+      cel: 'has(self.extract) != has(self.find)',
+      message: 'set exactly one of extract or find',
+      holds: (value) => (value.extract === undefined) !== (value.find === undefined),
+    },
+  ],
+);
+export type DataFromItem = z.infer<typeof DataFromItem>;
+
+export const CREATION_POLICIES = ['Owner', 'Merge', 'Orphan'] as const;
+export const DELETION_POLICIES = ['Retain', 'Delete'] as const;
+
+export const ExternalSecretTarget = withRules(
+  z
+    .object({
+      name: objectName()
+        .optional()
+        .describe('The name of the Secret to write, in this namespace. Default: metadata.name.'),
+      creationPolicy: z
+        .enum(CREATION_POLICIES)
+        .default('Owner')
+        .describe(
+          'Owner (default): create the Secret, owned by this ExternalSecret (deleted with it); a ' +
+            'Secret that exists and is not ours is left alone and reported as TargetConflict. ' +
+            'Merge: write our keys into a Secret someone else created (wait until it exists), ' +
+            'never create or delete it. Orphan: create the Secret without an owner, so it stays ' +
+            'when the ExternalSecret is deleted.',
+        ),
+      deletionPolicy: z
+        .enum(DELETION_POLICIES)
+        .default('Retain')
+        .describe(
+          'What to do when every remote secret this resource reads has been deleted in Secrets ' +
+            'Manager. Retain (default): keep the last data and report RemoteSecretNotFound. ' +
+            'Delete: delete the Secret (with Merge: remove only our keys). Failures of the remote ' +
+            'side never delete or blank a Secret.',
+        ),
+      type: z
+        .string()
+        .min(1)
+        .max(253)
+        .regex(/^[A-Za-z0-9][-A-Za-z0-9_./]*$/, { error: 'must be a Secret type' })
+        .optional()
+        .describe('The Secret type. Default: Opaque. Example: kubernetes.io/tls.'),
+      labels: stringMap().optional().describe('Labels to set on the Secret. Example: {app: web}.'),
+      annotations: stringMap()
+        .optional()
+        .describe('Annotations to set on the Secret. Example: {team: payments}.'),
+    })
+    .describe('The Kubernetes Secret to write, in the namespace of this ExternalSecret.'),
+  [
+    {
+      cel: "self.creationPolicy != 'Merge' || !has(self.type)",
+      message: 'type cannot be set with creationPolicy Merge (the existing Secret keeps its type)',
+      holds: (value) => value.creationPolicy !== 'Merge' || value.type === undefined,
+      field: 'type',
+    },
+  ],
+);
+export type ExternalSecretTarget = z.infer<typeof ExternalSecretTarget>;
+
+export const ExternalSecretSpec = withRules(
+  z
+    .object({
+      storeRef: storeRefField(),
+      refreshInterval: durationField({ allowZero: true, min: '5s' })
+        .optional()
+        .describe(
+          'How often to read Secrets Manager again and update the Secret, as a duration. 0: sync ' +
+            'once. At least 5s. Default: 1h (when refreshSchedule is not set). Example: 15m.',
+        ),
+      refreshSchedule: scheduleField()
+        .optional()
+        .describe(
+          'When to refresh, as a 5-field cron expression in UTC (minute hour day-of-month month ' +
+            'day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly. Use this or ' +
+            'refreshInterval. Example: "0 */6 * * *".',
+        ),
+      target: ExternalSecretTarget.default({ creationPolicy: 'Owner', deletionPolicy: 'Retain' }),
+      data: listMap(DataItem, ['secretKey'], 256)
+        .optional()
+        .describe(
+          'Keys of the target Secret, one remote secret (or field) each. Entries win over dataFrom ' +
+            'on the same key. Example: [{secretKey: password, remoteRef: {type: username_password, ' +
+            'name: db, property: password}}].',
+        ),
+      dataFrom: z
+        .array(DataFromItem)
+        .max(32)
+        .optional()
+        .describe(
+          'Sources of many keys at once, applied in order (a later entry wins on the same key). ' +
+            'Example: [{extract: {type: kv, name: app-config}}].',
+        ),
+      rolloutRestartTargets: rolloutRestartTargetsField(),
+    })
+    .describe('What to read from Secrets Manager, how often, and which Secret to write.'),
+  [
+    {
+      cel: '!(has(self.refreshInterval) && has(self.refreshSchedule))',
+      message: 'set at most one of refreshInterval or refreshSchedule',
+      holds: (value) => value.refreshInterval === undefined || value.refreshSchedule === undefined,
+    },
+    {
+      cel: '(has(self.data) && size(self.data) > 0) || (has(self.dataFrom) && size(self.dataFrom) > 0)',
+      message: 'set at least one entry in data or dataFrom',
+      holds: (value) => (value.data?.length ?? 0) > 0 || (value.dataFrom?.length ?? 0) > 0,
+    },
+  ],
+);
+export type ExternalSecretSpec = z.infer<typeof ExternalSecretSpec>;
+
+export const ExternalSecretStatus = z
+  .object({
+    conditions: conditionList().optional(),
+    observedGeneration: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('The metadata.generation the status was computed from.'),
+    refreshTime: timestamp()
+      .optional()
+      .describe('When the Secret was last confirmed up to date with Secrets Manager.'),
+    nextRefreshTime: timestamp().optional().describe('When the next refresh is due.'),
+    syncedDataHash: z
+      .string()
+      .max(128)
+      .optional()
+      .describe(
+        'An opaque digest of the keys and values last written; it changes exactly when the ' +
+          'data changes and is keyed so it reveals nothing about the values.',
+      ),
+    secretName: z.string().max(253).optional().describe('The name of the Secret being written.'),
+  })
+  .describe('The observed state of the sync.');
+export type ExternalSecretStatus = z.infer<typeof ExternalSecretStatus>;
+
+export const ExternalSecret = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('ExternalSecret'),
+  metadata: ObjectMeta,
+  spec: ExternalSecretSpec,
+  status: ExternalSecretStatus.optional(),
+});
+export type ExternalSecret = z.infer<typeof ExternalSecret>;
+
+export type RefreshPlan =
+  | { kind: 'interval'; intervalMs: number }
+  | { kind: 'once' }
+  | { kind: 'schedule'; schedule: string };
+
+/** How a (parsed, so valid) spec wants to be refreshed, with the 1h default applied. */
+export function refreshPlan(
+  spec: Pick<ExternalSecretSpec, 'refreshInterval' | 'refreshSchedule'>,
+): RefreshPlan {
+  if (spec.refreshSchedule !== undefined)
+    return { kind: 'schedule', schedule: spec.refreshSchedule };
+  const intervalMs = parseDuration(spec.refreshInterval ?? DEFAULT_REFRESH_INTERVAL);
+  return intervalMs === 0 ? { kind: 'once' } : { kind: 'interval', intervalMs };
+}
+
+/** The name of the Secret an ExternalSecret writes. */
+export function externalSecretTargetName(
+  resource: Pick<ExternalSecret, 'metadata' | 'spec'>,
+): string {
+  return resource.spec.target.name ?? resource.metadata.name;
+}

@@ -1,0 +1,62 @@
+import type { z } from 'zod';
+import { ExternalSecret } from './externalsecret.ts';
+import { IAMCredentialLease } from './iamcredentiallease.ts';
+import { ClusterSecretStore, SecretStore } from './store.ts';
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
+
+const MAX_ISSUES = 3;
+
+/** `spec.data[0].remoteRef`, or `metadata.labels["app.kubernetes.io/name"]` for odd keys. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)) {
+      out += out === '' ? segment : `.${segment}`;
+    } else out += `[${JSON.stringify(String(segment))}]`;
+  }
+  return out;
+}
+
+/**
+ * One line for an `InvalidSpec` condition: each issue prefixed with its field path. Messages
+ * come from the schemas and zod's defaults, which name expected values but never the input.
+ */
+export function formatIssues(error: z.ZodError): string {
+  const parts = error.issues.slice(0, MAX_ISSUES).map((issue) => {
+    const path = formatPath(issue.path);
+    const message = issue.message.replace(/\s+/g, ' ').trim();
+    return path === '' ? message : `${path}: ${message}`;
+  });
+  const more = error.issues.length - MAX_ISSUES;
+  return more > 0 ? `${parts.join('; ')}; and ${more} more` : parts.join('; ');
+}
+
+// A missing field reads better as "is required" than as "expected string, received undefined".
+const errorMap: z.core.$ZodErrorMap = (issue) =>
+  (issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined
+    ? 'is required'
+    : undefined;
+
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+): ParseResult<z.output<S>> {
+  const result = schema.safeParse(input, { error: errorMap });
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, message: formatIssues(result.error) };
+}
+
+export const parseSecretStore = (input: unknown): ParseResult<SecretStore> =>
+  parseWith(SecretStore, input);
+
+export const parseClusterSecretStore = (input: unknown): ParseResult<ClusterSecretStore> =>
+  parseWith(ClusterSecretStore, input);
+
+export const parseExternalSecret = (input: unknown): ParseResult<ExternalSecret> =>
+  parseWith(ExternalSecret, input);
+
+export const parseIAMCredentialLease = (input: unknown): ParseResult<IAMCredentialLease> =>
+  parseWith(IAMCredentialLease, input);
