@@ -62,14 +62,21 @@ export function describeError(err: unknown, depth = 0): SafeError {
   }
   if (err instanceof Error) {
     const out: SafeError = { name: err.name, message: truncate(err.message) };
-    const { code, status, statusCode } = err as { code?: unknown; status?: unknown; statusCode?: unknown };
+    const { code, status, statusCode } = err as {
+      code?: unknown;
+      status?: unknown;
+      statusCode?: unknown;
+    };
     if (typeof code === 'string' || typeof code === 'number') out.code = code;
     const httpStatus = typeof status === 'number' ? status : statusCode;
     if (typeof httpStatus === 'number') out.status = httpStatus;
     if (err.cause !== undefined && depth < 2) out.cause = describeError(err.cause, depth + 1);
     return out;
   }
-  return { name: typeof err, message: truncate(typeof err === 'string' ? err : 'non-error value thrown') };
+  return {
+    name: typeof err,
+    message: truncate(typeof err === 'string' ? err : 'non-error value thrown'),
+  };
 }
 
 /** One line for humans: `name[code]: message`. */

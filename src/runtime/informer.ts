@@ -1,0 +1,405 @@
+import { z } from 'zod';
+import { type Cancel, type Clock, sleep } from './clock.ts';
+import { describeError } from './errors.ts';
+import { isApiError, KubeHttpError } from './kube.ts';
+import {
+  type ListWatchClient,
+  type ResourceType,
+  resourceName,
+  resourcePath,
+  type WatchEvent,
+} from './listwatch.ts';
+import type { Logger } from './logger.ts';
+
+/** The part of every Kubernetes object the informer relies on. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    ownerReferences?: Array<{
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller?: boolean;
+    }>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+const kubeObject = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: z.looseObject({
+    name: z.string().min(1),
+    namespace: z.string().optional(),
+    resourceVersion: z.string().optional(),
+  }),
+});
+
+/** Validates the metadata every object must have; the rest is the controller's to parse. */
+export function parseKubeObject(raw: unknown): KubeObject {
+  return kubeObject.parse(raw) as KubeObject;
+}
+
+/** Why a list/watch was restarted, as the `reason` label of `informer_restarts_total`. */
+export type RestartReason = 'error' | 'expired' | 'stalled' | 'closed' | 'resync';
+
+export interface EventHandlers<T> {
+  add?(obj: T): void;
+  update?(oldObj: T, newObj: T): void;
+  delete?(obj: T): void;
+  /** Called for every cached object after each periodic relist, so controllers re-enqueue. */
+  resync?(obj: T): void;
+}
+
+export interface InformerOptions<T extends KubeObject> {
+  client: ListWatchClient;
+  clock: Clock;
+  log: Logger;
+  type: ResourceType;
+  /** Namespaces to watch; empty or omitted means all (ignored for cluster-scoped types). */
+  namespaces?: readonly string[];
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Watch `PartialObjectMetadata` only (e.g. Secrets, to keep memory flat). */
+  metadataOnly?: boolean;
+  /** Relist and resync every object this often; 0 disables. */
+  resyncPeriodMs?: number;
+  /** Parses each object from the API; defaults to `parseKubeObject` (metadata only). */
+  parse?: (raw: unknown) => T;
+  /** Called on every list/watch restart (bound to the `informer_restarts_total` metric). */
+  onRestart?: (reason: RestartReason) => void;
+  /** Backoff after errors: 1 s doubling to 30 s by default, with up to 20% jitter. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Server-side watch timeout; defaults to a random 5-10 minutes, as client-go does. */
+  watchTimeoutSeconds?: () => number;
+  random?: () => number;
+}
+
+/** Extra time past the server-side timeout before a silent watch counts as stalled. */
+const STALL_GRACE_MS = 30_000;
+
+class WatchRestart extends Error {
+  readonly reason: RestartReason;
+
+  constructor(reason: RestartReason) {
+    super(`watch restarted: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+function objectKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+/**
+ * A cache of one resource type kept current by LIST + WATCH, that never stops by itself:
+ * - any error restarts the list/watch with exponential backoff (a metric and a log line each);
+ * - 410 Gone (an expired resourceVersion) relists at once, emitting deletes for what vanished;
+ * - a watch silent past its timeout is treated as stalled and restarted;
+ * - every `resyncPeriodMs` it relists and hands every object to `resync` handlers;
+ * - several namespaces are watched separately and merged into one cache.
+ */
+export class Informer<T extends KubeObject = KubeObject> {
+  readonly #o: InformerOptions<T>;
+  readonly #parse: (raw: unknown) => T;
+  readonly #log: Logger;
+  readonly #cache = new Map<string, T>();
+  readonly #handlers = new Set<EventHandlers<T>>();
+  readonly #scopes: Array<string | undefined>;
+  readonly #synced = new Set<string | undefined>();
+  readonly #watches = new Map<string | undefined, AbortController>();
+  readonly #syncWaiters: Array<() => void> = [];
+  #stop = new AbortController();
+  #running: Promise<void>[] = [];
+  #cancelResync: Cancel | undefined;
+
+  constructor(options: InformerOptions<T>) {
+    this.#o = options;
+    this.#parse = options.parse ?? (parseKubeObject as (raw: unknown) => T);
+    this.#log = options.log.child({ informer: resourceName(options.type) });
+    const ns = options.type.namespaced ? (options.namespaces ?? []) : [];
+    this.#scopes = ns.length > 0 ? [...new Set(ns)] : [undefined];
+  }
+
+  get resource(): string {
+    return resourceName(this.#o.type);
+  }
+
+  /** True once every namespace has been listed at least once. */
+  get hasSynced(): boolean {
+    return this.#synced.size === this.#scopes.length;
+  }
+
+  /** Registers handlers; returns a function that removes them. */
+  on(handlers: EventHandlers<T>): () => void {
+    this.#handlers.add(handlers);
+    return () => this.#handlers.delete(handlers);
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.#cache.get(objectKey(namespace, name));
+  }
+
+  /** Every cached object, or those of one namespace. */
+  list(namespace?: string): T[] {
+    const all = [...this.#cache.values()];
+    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  /** Starts listing and watching; returns at once. */
+  start(): void {
+    if (this.#running.length > 0) return;
+    this.#stop = new AbortController();
+    this.#running = this.#scopes.map((scope) => this.#reflect(scope));
+    this.#scheduleResync();
+  }
+
+  /** Stops every watch and waits for the loops to end. The cache keeps its contents. */
+  async stop(): Promise<void> {
+    this.#stop.abort(new Error('informer stopped'));
+    this.#cancelResync?.();
+    await Promise.all(this.#running);
+    this.#running = [];
+  }
+
+  /** Resolves once `hasSynced`; rejects if `signal` aborts first. */
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.hasSynced) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#syncWaiters.push(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  #scheduleResync(): void {
+    const period = this.#o.resyncPeriodMs ?? 0;
+    if (period <= 0) return;
+    this.#cancelResync = this.#o.clock.setTimeout(() => {
+      for (const ac of this.#watches.values()) ac.abort(new WatchRestart('resync'));
+      this.#scheduleResync();
+    }, period);
+  }
+
+  #path(scope: string | undefined): string {
+    return resourcePath(this.#o.type, scope);
+  }
+
+  async #reflect(scope: string | undefined): Promise<void> {
+    const log = scope ? this.#log.child({ namespace: scope }) : this.#log;
+    const stop = this.#stop.signal;
+    let resourceVersion = '';
+    let failures = 0;
+    let resyncAfterList = false;
+    while (!stop.aborted) {
+      try {
+        if (resourceVersion === '') {
+          resourceVersion = await this.#list(scope, stop);
+          if (resyncAfterList) this.#resyncScope(scope);
+          resyncAfterList = false;
+        }
+        // Progress survives a failed watch: the next one resumes from the last version seen.
+        await this.#watch(scope, resourceVersion, (rv) => {
+          resourceVersion = rv;
+          failures = 0;
+        });
+        this.#restarted(log, 'closed');
+      } catch (err) {
+        if (stop.aborted) break;
+        const reason = restartReason(err);
+        this.#restarted(log, reason, err);
+        if (reason === 'expired' || reason === 'resync') {
+          resourceVersion = '';
+          resyncAfterList = reason === 'resync';
+          continue;
+        }
+        if (reason === 'stalled') continue;
+        failures++;
+        const delay = this.#backoff(failures);
+        log.warn({ err: describeError(err), retryInMs: delay, failures }, 'list/watch failed');
+        await sleep(this.#o.clock, delay, stop).catch(() => {});
+      }
+    }
+  }
+
+  #restarted(log: Logger, reason: RestartReason, err?: unknown): void {
+    this.#o.onRestart?.(reason);
+    const fields = err === undefined ? { reason } : { reason, err: describeError(err) };
+    if (reason === 'closed' || reason === 'resync') log.debug(fields, 'restarting watch');
+    else log.info(fields, 'restarting list/watch');
+  }
+
+  #backoff(failures: number): number {
+    const initial = this.#o.backoff?.initialMs ?? 1000;
+    const max = this.#o.backoff?.maxMs ?? 30_000;
+    const base = Math.min(initial * 2 ** (failures - 1), max);
+    return Math.round(base * (1 + 0.2 * (this.#o.random ?? Math.random)()));
+  }
+
+  /** LISTs the scope, reconciles the cache with it and returns the list's resourceVersion. */
+  async #list(scope: string | undefined, signal: AbortSignal): Promise<string> {
+    const result = await this.#o.client.list(this.#path(scope), {
+      labelSelector: this.#o.labelSelector,
+      fieldSelector: this.#o.fieldSelector,
+      metadataOnly: this.#o.metadataOnly,
+      signal,
+    });
+    const seen = new Set<string>();
+    for (const raw of result.items) {
+      const obj = this.#tryParse(raw);
+      if (!obj) continue;
+      seen.add(objectKey(obj.metadata.namespace, obj.metadata.name));
+      this.#upsert(obj);
+    }
+    for (const [key, obj] of this.#cache) {
+      if (!seen.has(key) && this.#inScope(obj, scope)) {
+        this.#cache.delete(key);
+        this.#emit((h) => h.delete?.(obj));
+      }
+    }
+    this.#markSynced(scope);
+    return result.resourceVersion;
+  }
+
+  /** Watches from `resourceVersion` until the server closes; reports each version seen. */
+  async #watch(
+    scope: string | undefined,
+    resourceVersion: string,
+    onEvent: (resourceVersion: string) => void,
+  ): Promise<void> {
+    const timeoutSeconds = this.#o.watchTimeoutSeconds?.() ?? Math.round(300 + 300 * Math.random());
+    const ac = new AbortController();
+    const onStop = () => ac.abort(this.#stop.signal.reason);
+    this.#stop.signal.addEventListener('abort', onStop, { once: true });
+    // stop() may have run between the list and here; a listener added now would never fire.
+    if (this.#stop.signal.aborted) onStop();
+    this.#watches.set(scope, ac);
+    let cancelStall: Cancel = () => {};
+    const armStallTimer = () => {
+      cancelStall();
+      cancelStall = this.#o.clock.setTimeout(
+        () => ac.abort(new WatchRestart('stalled')),
+        timeoutSeconds * 1000 + STALL_GRACE_MS,
+      );
+    };
+    try {
+      if (ac.signal.aborted) return;
+      armStallTimer();
+      const events = this.#o.client.watch(this.#path(scope), {
+        resourceVersion,
+        timeoutSeconds,
+        labelSelector: this.#o.labelSelector,
+        fieldSelector: this.#o.fieldSelector,
+        metadataOnly: this.#o.metadataOnly,
+        signal: ac.signal,
+      });
+      for await (const event of events) {
+        armStallTimer();
+        const rv = this.#apply(event);
+        if (rv) onEvent(rv);
+      }
+    } catch (err) {
+      // An abort surfaces as the fetch's AbortError; report the reason we aborted for.
+      if (ac.signal.aborted && ac.signal.reason instanceof WatchRestart) throw ac.signal.reason;
+      throw err;
+    } finally {
+      cancelStall();
+      this.#stop.signal.removeEventListener('abort', onStop);
+      this.#watches.delete(scope);
+    }
+  }
+
+  /** Applies one watch event to the cache; returns its resourceVersion. */
+  #apply(event: WatchEvent): string | undefined {
+    if (event.type === 'ERROR') {
+      const status = z
+        .object({
+          code: z.number().optional(),
+          reason: z.string().optional(),
+          message: z.string().optional(),
+        })
+        .safeParse(event.object);
+      const code = status.success ? (status.data.code ?? 500) : 500;
+      const reason = status.success ? status.data.reason : undefined;
+      throw new KubeHttpError(code, reason, `watch error: ${status.data?.message ?? 'unknown'}`);
+    }
+    const obj = this.#tryParse(event.object);
+    if (!obj) return undefined;
+    if (event.type === 'BOOKMARK') return obj.metadata.resourceVersion;
+    if (event.type === 'DELETED') {
+      const key = objectKey(obj.metadata.namespace, obj.metadata.name);
+      this.#cache.delete(key);
+      this.#emit((h) => h.delete?.(obj));
+    } else {
+      this.#upsert(obj);
+    }
+    return obj.metadata.resourceVersion;
+  }
+
+  #upsert(obj: T): void {
+    const key = objectKey(obj.metadata.namespace, obj.metadata.name);
+    const old = this.#cache.get(key);
+    this.#cache.set(key, obj);
+    if (!old) this.#emit((h) => h.add?.(obj));
+    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) {
+      this.#emit((h) => h.update?.(old, obj));
+    }
+  }
+
+  #tryParse(raw: unknown): T | undefined {
+    try {
+      return this.#parse(raw);
+    } catch (err) {
+      this.#log.warn({ err: describeError(err) }, 'ignoring an object that does not parse');
+      return undefined;
+    }
+  }
+
+  #inScope(obj: T, scope: string | undefined): boolean {
+    return scope === undefined || obj.metadata.namespace === scope;
+  }
+
+  #resyncScope(scope: string | undefined): void {
+    for (const obj of this.#cache.values()) {
+      if (this.#inScope(obj, scope)) this.#emit((h) => h.resync?.(obj));
+    }
+  }
+
+  #markSynced(scope: string | undefined): void {
+    this.#synced.add(scope);
+    if (!this.hasSynced) return;
+    for (const fn of this.#syncWaiters.splice(0)) fn();
+  }
+
+  #emit(call: (h: EventHandlers<T>) => void): void {
+    for (const h of this.#handlers) {
+      try {
+        call(h);
+      } catch (err) {
+        this.#log.error({ err: describeError(err) }, 'event handler threw');
+      }
+    }
+  }
+}
+
+function restartReason(err: unknown): RestartReason {
+  if (err instanceof WatchRestart) return err.reason;
+  if (isApiError(err, 410)) return 'expired';
+  return 'error';
+}

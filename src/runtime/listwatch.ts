@@ -1,0 +1,197 @@
+import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import { z } from 'zod';
+import { KubeHttpError } from './kube.ts';
+
+/**
+ * Raw LIST and WATCH requests against the API server. client-node's `Watch` cannot send an
+ * `Accept` header, which metadata-only watching needs, and hides the HTTP status of a failed
+ * watch; so the informer talks HTTP here, with the kubeconfig's own authentication and TLS.
+ */
+
+/** A kind of object the informer lists and watches. */
+export interface ResourceType {
+  /** API group; '' for the core group. */
+  group: string;
+  version: string;
+  /** Lower-case plural, as in the URL (`secrets`, `externalsecrets`). */
+  plural: string;
+  namespaced: boolean;
+}
+
+/** `/api/v1/namespaces/ns/secrets`, `/apis/g/v/plural` (all namespaces or cluster-scoped). */
+export function resourcePath(type: ResourceType, namespace?: string): string {
+  const base = type.group === '' ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
+  if (type.namespaced && namespace) {
+    return `${base}/namespaces/${encodeURIComponent(namespace)}/${type.plural}`;
+  }
+  return `${base}/${type.plural}`;
+}
+
+export function resourceName(type: ResourceType): string {
+  return type.group === '' ? type.plural : `${type.plural}.${type.group}`;
+}
+
+/** Ask for `PartialObjectMetadata`: the API server strips everything but `metadata`. */
+export const METADATA_LIST_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchEvent {
+  type: WatchEventType;
+  object: unknown;
+}
+
+export interface ListResult {
+  items: unknown[];
+  resourceVersion: string;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  metadataOnly?: boolean;
+  signal: AbortSignal;
+}
+
+export interface WatchOptions extends ListOptions {
+  resourceVersion: string;
+  /** The server closes the watch after this many seconds. */
+  timeoutSeconds: number;
+}
+
+/** What the informer needs from the API server; tests hand in a fake. */
+export interface ListWatchClient {
+  /** Lists every page; throws `KubeHttpError` on an HTTP error. */
+  list(path: string, options: ListOptions): Promise<ListResult>;
+  /** Streams watch events until the server closes the watch; throws on errors. */
+  watch(path: string, options: WatchOptions): AsyncIterable<WatchEvent>;
+}
+
+const listPage = z.object({
+  metadata: z
+    .object({ resourceVersion: z.string().optional(), continue: z.string().optional() })
+    .optional(),
+  items: z.array(z.unknown()).nullish(),
+});
+
+const watchEvent = z.object({
+  type: z.enum(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']),
+  object: z.unknown(),
+});
+
+const statusBody = z.object({
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  code: z.number().optional(),
+});
+
+const PAGE_SIZE = 500;
+
+/** The API server, through the kubeconfig's authentication. */
+export class KubeListWatchClient implements ListWatchClient {
+  readonly #kc: KubeConfig;
+
+  constructor(kc: KubeConfig) {
+    this.#kc = kc;
+  }
+
+  async list(path: string, options: ListOptions): Promise<ListResult> {
+    const items: unknown[] = [];
+    let cont: string | undefined;
+    let resourceVersion = '';
+    do {
+      const query: Record<string, string> = { limit: String(PAGE_SIZE) };
+      if (cont) query.continue = cont;
+      if (options.labelSelector) query.labelSelector = options.labelSelector;
+      if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
+      const accept = options.metadataOnly ? METADATA_LIST_ACCEPT : 'application/json';
+      const { response, close } = await this.#get(path, query, accept, options.signal);
+      try {
+        if (response.status !== 200) throw await httpError('list', path, response);
+        const page = listPage.parse(await response.json());
+        items.push(...(page.items ?? []));
+        resourceVersion = page.metadata?.resourceVersion ?? '';
+        cont = page.metadata?.continue || undefined;
+      } finally {
+        await close();
+      }
+    } while (cont);
+    return { items, resourceVersion };
+  }
+
+  async *watch(path: string, options: WatchOptions): AsyncIterable<WatchEvent> {
+    const query: Record<string, string> = {
+      watch: 'true',
+      allowWatchBookmarks: 'true',
+      resourceVersion: options.resourceVersion,
+      timeoutSeconds: String(options.timeoutSeconds),
+    };
+    if (options.labelSelector) query.labelSelector = options.labelSelector;
+    if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
+    const accept = options.metadataOnly ? METADATA_WATCH_ACCEPT : 'application/json';
+    const { response, close } = await this.#get(path, query, accept, options.signal);
+    try {
+      if (response.status !== 200) throw await httpError('watch', path, response);
+      if (!response.body) return;
+      const decoder = new TextDecoder();
+      let buffered = '';
+      for await (const chunk of response.body) {
+        buffered += decoder.decode(chunk, { stream: true });
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line !== '') yield watchEvent.parse(JSON.parse(line));
+        }
+      }
+    } finally {
+      await close();
+    }
+  }
+
+  async #get(path: string, query: Record<string, string>, accept: string, signal: AbortSignal) {
+    const cluster = this.#kc.getCurrentCluster();
+    if (!cluster) throw new Error('no current cluster in the kubeconfig');
+    const url = new URL(cluster.server.replace(/\/$/, '') + path);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+    await this.#kc.applySecurityAuthentication(ctx);
+    const dispatcher = ctx.getDispatcher();
+    const response = await fetch(url, {
+      method: 'GET',
+      headers: { ...ctx.getHeaders(), Accept: accept },
+      signal,
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+    // client-node makes a connection pool per request; close ours when the request is over.
+    const close = async () => {
+      await dispatcher?.destroy().catch(() => {});
+    };
+    return { response, close };
+  }
+}
+
+async function httpError(
+  verb: string,
+  path: string,
+  response: { status: number; statusText: string; text(): Promise<string> },
+): Promise<KubeHttpError> {
+  let reason: string | undefined;
+  let detail = response.statusText;
+  try {
+    const status = statusBody.safeParse(JSON.parse(await response.text()));
+    if (status.success) {
+      reason = status.data.reason;
+      detail = status.data.message ?? detail;
+    }
+  } catch {
+    // Not a Status body; the HTTP status says enough.
+  }
+  return new KubeHttpError(
+    response.status,
+    reason,
+    `${verb} ${path}: HTTP ${response.status}: ${detail}`,
+  );
+}
