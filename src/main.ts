@@ -1,4 +1,5 @@
 import { ConfigError, parseConfig, usage, wantsHelp } from './config/config.ts';
+import { registerControllers } from './controllers/index.ts';
 import { errorMessage } from './runtime/errors.ts';
 import { KubeConfigError, loadKubeConfig } from './runtime/kube.ts';
 import { createLogger } from './runtime/logger.ts';
@@ -66,7 +67,9 @@ export async function run(
 }
 
 if (import.meta.main) {
-  const code = await run(process.argv.slice(2), process.env);
+  const code = await run(process.argv.slice(2), process.env, (manager) => {
+    registerControllers(manager);
+  });
   // Pending keep-alive sockets must not hold the process once the manager has stopped.
   process.exit(code);
 }

@@ -31,23 +31,13 @@ export const EXTERNAL_SECRET_REASONS = {
   RemoteSecretNotFound: 'RemoteSecretNotFound',
   /** The target Secret exists and belongs to someone else (creationPolicy Owner). */
   TargetConflict: 'TargetConflict',
+  /**
+   * An iam_credentials secret that mints a new API key on every read (reuse_api_key false):
+   * an ExternalSecret would pile up keys nobody revokes; an IAMCredentialLease renews and
+   * revokes them. Not retried until the spec changes.
+   */
+  UseIAMCredentialLease: 'UseIAMCredentialLease',
 } as const;
-
-const NO_IAM_CREDENTIALS_MESSAGE =
-  'iam_credentials cannot be read by an ExternalSecret (every read mints a new API key that ' +
-  'nobody revokes); use an IAMCredentialLease';
-
-/** Rules shared by every reference to one remote secret. */
-function remoteSecretRules<T extends { type?: SecretType | undefined }>(): Rule<T>[] {
-  return [
-    {
-      cel: "!has(self.type) || self.type != 'iam_credentials'",
-      message: NO_IAM_CREDENTIALS_MESSAGE,
-      holds: (value) => value.type !== 'iam_credentials',
-      field: 'type',
-    },
-  ];
-}
 
 const exactlyOneIdOrName: Rule<{ id?: string | undefined; name?: string | undefined }> = {
   cel: 'has(self.id) != has(self.name)',
@@ -58,7 +48,11 @@ const exactlyOneIdOrName: Rule<{ id?: string | undefined; name?: string | undefi
 const typeField = () =>
   SecretType.describe(
     'The secret type, as in Vault API paths: arbitrary, kv, username_password, imported_cert, ' +
-      'public_cert, private_cert or service_credentials (iam_credentials: use an IAMCredentialLease).',
+      'public_cert, private_cert, service_credentials or iam_credentials. iam_credentials is ' +
+      'served only when the secret reuses its API key (reuse_api_key: the same key comes back ' +
+      'until its TTL ends); one that mints a new key on every read gets Ready=False with reason ' +
+      'UseIAMCredentialLease and is not read again until the spec changes: use an ' +
+      'IAMCredentialLease, which renews and revokes the keys.',
   );
 const idField = () =>
   remoteId()
@@ -76,8 +70,9 @@ const versionField = () =>
   remoteId()
     .optional()
     .describe(
-      'Which version to read: current, previous or a version ID. Default: current. Types whose ' +
-        'Vault API serves no versions report SyncError for anything but current.',
+      'Which version to read. Default: current. The Vault API of Secrets Manager serves only ' +
+        'the current version of a secret, so any other value gets Ready=False with reason ' +
+        'InvalidSpec (the field is kept for servers that serve versions).',
     );
 
 export const RemoteRef = withRules(
@@ -93,15 +88,19 @@ export const RemoteRef = withRules(
         .max(253)
         .optional()
         .describe(
-          'Which field of the secret to take. arbitrary: payload. kv: a top-level key of the ' +
-            'payload. username_password: username or password. Certificates: certificate, ' +
-            'private_key or intermediate. service_credentials: a top-level key of the ' +
-            'credentials. Default: the payload for arbitrary, the secret data as JSON otherwise.',
+          'Which field of the secret to take. arbitrary: payload. kv: a path into the payload ' +
+            'JSON, keys joined by "." and array items by index (database.host, ' +
+            'database.replicas.0; a top-level key that itself contains "." is matched first); ' +
+            'strings as they are, anything else as JSON. username_password: username or ' +
+            'password. Certificates: certificate, private_key, intermediate, issuing_ca or ' +
+            'ca_chain. service_credentials: a top-level key of the credentials (same path rules ' +
+            'as kv). iam_credentials: api_key or service_id. Default: the payload for arbitrary, ' +
+            'the secret data as JSON otherwise.',
         ),
       version: versionField(),
     })
     .describe('One secret in Secrets Manager. Example: {type: kv, name: db, property: password}.'),
-  [exactlyOneIdOrName, ...remoteSecretRules()],
+  [exactlyOneIdOrName],
 );
 export type RemoteRef = z.infer<typeof RemoteRef>;
 
@@ -136,9 +135,10 @@ export const ExtractSource = withRules(
     .describe(
       'Every field of one secret becomes a key: arbitrary: payload; kv and service_credentials: ' +
         'each top-level key (nested values as JSON); username_password: username, password; ' +
-        'certificates: certificate, private_key, intermediate. Example: {type: kv, name: app-config}.',
+        'certificates: certificate, private_key, intermediate (and issuing_ca, ca_chain where ' +
+        'present); iam_credentials: api_key, service_id. Example: {type: kv, name: app-config}.',
     ),
-  [exactlyOneIdOrName, ...remoteSecretRules()],
+  [exactlyOneIdOrName],
 );
 export type ExtractSource = z.infer<typeof ExtractSource>;
 
@@ -146,7 +146,8 @@ export const FindSource = withRules(
   z
     .object({
       type: SecretType.optional().describe(
-        'Only secrets of this type. Default: every type except iam_credentials. Example: arbitrary.',
+        'Only secrets of this type. Default: every type except iam_credentials (name it to ' +
+          'include iam_credentials secrets that reuse their API key). Example: arbitrary.',
       ),
       group: groupField().describe(
         'Only secrets in this secret group (its ID). Default: any group.',
@@ -193,7 +194,6 @@ export const FindSource = withRules(
         value.labels !== undefined ||
         value.name !== undefined,
     },
-    ...remoteSecretRules(),
   ],
 );
 export type FindSource = z.infer<typeof FindSource>;
@@ -228,20 +228,25 @@ export const ExternalSecretTarget = withRules(
         .enum(CREATION_POLICIES)
         .default('Owner')
         .describe(
-          'Owner (default): create the Secret, owned by this ExternalSecret (deleted with it); a ' +
-            'Secret that exists and is not ours is left alone and reported as TargetConflict. ' +
-            'Merge: write our keys into a Secret someone else created (wait until it exists), ' +
-            'never create or delete it. Orphan: create the Secret without an owner, so it stays ' +
-            'when the ExternalSecret is deleted.',
+          'Owner (default): create the Secret, owned by this ExternalSecret (garbage-collected ' +
+            'with it); a Secret that exists and is not ours is left alone and reported as ' +
+            'TargetConflict. Merge: write only our keys into a Secret someone else created ' +
+            '(wait until it exists), never create or delete it. Orphan: create the Secret ' +
+            'without an owner reference, so it stays when the ExternalSecret is deleted (unless ' +
+            'deletionPolicy is Delete).',
         ),
       deletionPolicy: z
         .enum(DELETION_POLICIES)
         .default('Retain')
         .describe(
-          'What to do when every remote secret this resource reads has been deleted in Secrets ' +
-            'Manager. Retain (default): keep the last data and report RemoteSecretNotFound. ' +
-            'Delete: delete the Secret (with Merge: remove only our keys). Failures of the remote ' +
-            'side never delete or blank a Secret.',
+          'What to do with what we wrote when its source goes away: when every remote secret ' +
+            'this resource reads has been deleted in Secrets Manager (404, and every find matches ' +
+            'nothing), and when this ExternalSecret is deleted. Retain (default): keep the Secret ' +
+            'with its last data (a remote deletion is reported as RemoteSecretNotFound). Delete: ' +
+            'delete the Secret (with Merge: remove only our keys; an ExternalSecret with Orphan or ' +
+            'Merge then carries a finalizer to do it on deletion). An Owner Secret is always ' +
+            'deleted with its ExternalSecret. Failures of the remote side (errors, timeouts, ' +
+            '429/5xx) never delete, blank or roll back a Secret.',
         ),
       type: z
         .string()
@@ -340,6 +345,14 @@ export const ExternalSecretStatus = z
           'data changes and is keyed so it reveals nothing about the values.',
       ),
     secretName: z.string().max(253).optional().describe('The name of the Secret being written.'),
+    forceSyncValue: z
+      .string()
+      .max(1024)
+      .optional()
+      .describe(
+        'The value of the secrets-manager.dev/force-sync annotation that was last acted on; ' +
+          'setting the annotation to any other value forces a sync.',
+      ),
   })
   .describe('The observed state of the sync.');
 export type ExternalSecretStatus = z.infer<typeof ExternalSecretStatus>;

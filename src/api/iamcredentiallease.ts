@@ -33,6 +33,23 @@ export const LEASE_REASONS = {
   Forbidden: 'Forbidden',
   /** The iam_credentials secret does not exist in Secrets Manager. */
   RemoteSecretNotFound: 'RemoteSecretNotFound',
+  /** Reading a credential failed (Secrets Manager refused or failed) and none is valid. */
+  LeaseFailed: 'LeaseFailed',
+  /** The resource is being deleted and its credentials are being revoked. */
+  Deleting: 'Deleting',
+  /** The target Secret exists and belongs to someone else; nothing is leased into it. */
+  TargetConflict: 'TargetConflict',
+} as const;
+
+/** The condition that says whether every credential the lease no longer uses is revoked. */
+export const REVOKED_CONDITION = 'CredentialsRevoked';
+export const REVOCATION_REASONS = {
+  /** Nothing waits to be revoked. */
+  AllRevoked: 'AllRevoked',
+  /** Replaced credentials wait for the end of their grace period. */
+  GracePeriod: 'GracePeriod',
+  /** A revocation attempt failed; it is retried with backoff. */
+  RevocationFailed: 'RevocationFailed',
 } as const;
 
 export const CredentialSource = withRules(
@@ -175,7 +192,22 @@ const credentialIdentity = {
     .string()
     .max(64)
     .optional()
-    .describe('The secret version the credential belongs to.'),
+    .describe('The secret version the credential belongs to, where the server says.'),
+  store: z
+    .string()
+    .max(300)
+    .optional()
+    .describe(
+      'The store the credential was leased through, as Kind/name; it is revoked through the same ' +
+        'store. Example: SecretStore/team-secrets.',
+    ),
+  serviceIdShared: z
+    .boolean()
+    .optional()
+    .describe(
+      'The service ID was seen behind more than one API key (the secret uses an existing ' +
+        'service ID rather than access groups), so it is never deleted to revoke a key.',
+    ),
 };
 
 export const CurrentLease = z
@@ -189,6 +221,17 @@ export const CurrentLease = z
       .describe(
         'Whether Secrets Manager returned an existing credential (reuse_api_key); it is never revoked while current.',
       ),
+    apiKeyHash: z
+      .string()
+      .max(128)
+      .optional()
+      .describe(
+        'A keyed digest of the API key (never the key), to recognise the same key coming back.',
+      ),
+    restartPending: z
+      .boolean()
+      .optional()
+      .describe('The rollout restart of the targets for this credential has not run yet.'),
     sourceHash: z
       .string()
       .max(128)
@@ -203,13 +246,14 @@ export type CurrentLease = z.infer<typeof CurrentLease>;
 export const PendingRevocation = z
   .object({
     ...credentialIdentity,
+    issuedAt: timestamp().optional().describe('When the credential was obtained.'),
     expiresAt: timestamp().describe('When the credential expires anyway.'),
     revokeAfter: timestamp().describe('Not revoked before this time (end of the grace period).'),
     reason: z
       .enum(['Replaced', 'TargetSecretLost', 'SourceChanged', 'Deleting'])
       .optional()
       .describe(
-        'Why it is revoked: Replaced by a renewal, TargetSecretLost (the Secret was deleted), ' +
+        'Why it is revoked: Replaced by a renewal, TargetSecretLost (the Secret was deleted or no longer holds it), ' +
           'SourceChanged (spec points at another secret), Deleting (the resource is being deleted).',
       ),
     attempts: z.number().int().min(0).describe('Failed revocation attempts so far.'),
@@ -231,10 +275,11 @@ export const RevokedCredential = z
       'How it was revoked: serviceId, secretVersionData, vaultLease, or none (left to expire).',
     ),
     result: z
-      .enum(['Revoked', 'AlreadyGone', 'Expired', 'Abandoned'])
+      .enum(['Revoked', 'AlreadyGone', 'Expired', 'Abandoned', 'Skipped'])
       .describe(
         'Revoked; AlreadyGone (the server no longer had it); Expired (its TTL ended first); ' +
-          'Abandoned (revocation kept failing past the bound; it expires at its TTL).',
+          'Abandoned (revocation kept failing past the bound; it expires at its TTL); Skipped ' +
+          '(no safe route: a reused or shared key, a store with revocation none; it expires at its TTL).',
       ),
     time: timestamp().describe('When the result was recorded.'),
     message: z
@@ -256,7 +301,37 @@ export const IAMCredentialLeaseStatus = z
       .optional()
       .describe('The metadata.generation the status was computed from.'),
     secretName: z.string().max(253).optional().describe('The name of the Secret being written.'),
+    secretKeys: z
+      .object({
+        apiKey: z.string().max(253).describe('The key holding the API key.'),
+        serviceId: z.string().max(253).describe('The key holding the service ID.'),
+      })
+      .optional()
+      .describe('The keys the current credential was written under in the Secret.'),
+    dataHash: z
+      .string()
+      .max(128)
+      .optional()
+      .describe(
+        'A keyed digest of the data last written to the Secret; the Secret carries the same ' +
+          'digest in an annotation, so a Secret that was deleted or overwritten is noticed.',
+      ),
     current: CurrentLease.optional(),
+    minting: z
+      .object({
+        startedAt: timestamp().describe('When the read of the credential started.'),
+        store: z.string().max(300).describe('The store, as Kind/name.'),
+        secretId: z
+          .string()
+          .max(300)
+          .describe('The iam_credentials secret, as its ID or its name.'),
+      })
+      .optional()
+      .describe(
+        'Set just before a credential is read and cleared when it is recorded: if the operator ' +
+          'stops in between, the credential Secrets Manager may have minted is unknown; it is ' +
+          'reported (Event UnrecordedCredential) and expires at its TTL.',
+      ),
     pendingRevocations: z
       .array(PendingRevocation)
       .max(100)

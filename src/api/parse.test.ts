@@ -73,6 +73,13 @@ describe('defaults', () => {
     expect(externalSecretTargetName(result.value)).toBe('greeting');
   });
 
+  it('an ExternalSecret may name an iam_credentials secret (the controller checks key reuse)', () => {
+    const input = edit(examples.minimalExternalSecret, (es) => {
+      es.spec.data[0].remoteRef = { type: 'iam_credentials', name: 'reporting-reader' };
+    });
+    expect(parseExternalSecret(input).ok).toBe(true);
+  });
+
   it('a storeRef with only a name means a SecretStore', () => {
     const input = edit(examples.minimalExternalSecret, (es) => {
       es.spec.storeRef = { name: 'team-secrets' };
@@ -142,13 +149,6 @@ describe('invalid resources give one clear, path-prefixed line', () => {
         x.spec.data[1].remoteRef.type = 'password';
       },
       'spec.data[1].remoteRef.type: Invalid option',
-    ],
-    [
-      'iam_credentials in an ExternalSecret',
-      (x: Draft) => {
-        x.spec.data[0].remoteRef.type = 'iam_credentials';
-      },
-      'spec.data[0].remoteRef.type: iam_credentials cannot be read by an ExternalSecret',
     ],
     [
       'interval and schedule together',

@@ -53,6 +53,11 @@ export const STORE_REASONS = {
   CredentialsMissing: 'CredentialsMissing',
   /** IAM or the Vault login rejected the API key. */
   AuthFailed: 'AuthFailed',
+  /**
+   * An endpoint answered, but not as IAM or a Secrets Manager Vault API does (404, an
+   * unexpected response): the URL, instance ID, region or IAM URL is wrong.
+   */
+  WrongEndpoint: 'WrongEndpoint',
   /** IAM or Secrets Manager could not be reached (network, TLS, 5xx). */
   Unreachable: 'Unreachable',
 } as const;

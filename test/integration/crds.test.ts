@@ -156,14 +156,6 @@ describe('the generated CRDs on a real API server', () => {
       'set exactly one of id or name',
     ],
     [
-      'an ExternalSecret reading iam_credentials',
-      place(examples.minimalExternalSecret, (es) => {
-        es.metadata.name = 'iam';
-        es.spec.data[0].remoteRef.type = 'iam_credentials';
-      }),
-      'use an IAMCredentialLease',
-    ],
-    [
       'an ExternalSecret with an interval and a schedule',
       place(examples.minimalExternalSecret, (es) => {
         es.metadata.name = 'both-refresh';

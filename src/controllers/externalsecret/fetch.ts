@@ -1,0 +1,314 @@
+// Reads what an ExternalSecret asks for from Secrets Manager and flattens it into the string
+// map of the target Secret. All or nothing: one failing source fails the whole fetch, so a
+// partial Secret is never written. Failures carry names, IDs and codes only, never values.
+import {
+  type DataFromItem,
+  type DataItem,
+  type ExternalSecretSpec,
+  type ExtractSource,
+  type FindSource,
+  SECRET_KEY_PATTERN,
+} from '../../api/index.ts';
+import {
+  isForbidden,
+  isInvalidRequest,
+  isNotFound,
+  isSecretsManagerError,
+  type RemoteSecret,
+  type SecretRef,
+  type SecretsManagerClient,
+  type SecretsManagerError,
+  secretFields,
+} from '../../secretsmanager/index.ts';
+
+export type FetchFailure =
+  /** Some remote secret does not exist; `allGone` when no source exists any more. */
+  | { kind: 'notFound'; allGone: boolean; message: string }
+  /** The spec asks for something the API cannot serve (a version, a bad key): not retried. */
+  | { kind: 'invalid'; message: string }
+  /** An iam_credentials secret that mints a key on every read: not retried. */
+  | { kind: 'mintsKeys'; message: string }
+  /** The secret exists but lacks the field, or a key is not a valid Secret key. */
+  | { kind: 'content'; message: string }
+  /** Secrets Manager refused access (403 after a fresh login). */
+  | { kind: 'forbidden'; message: string }
+  /** Anything else from the remote side (5xx, 429, timeouts, auth): retried with backoff. */
+  | { kind: 'remote'; message: string; error: SecretsManagerError | undefined };
+
+export type FetchResult =
+  | { ok: true; data: Record<string, string>; reads: number }
+  | { ok: false; failure: FetchFailure };
+
+class Failed extends Error {
+  readonly failure: FetchFailure;
+
+  constructor(failure: FetchFailure) {
+    super(failure.message);
+    this.failure = failure;
+  }
+}
+
+const SECRET_KEY_RE = new RegExp(SECRET_KEY_PATTERN);
+
+type RefLike = {
+  type: SecretRef['type'];
+  id?: string | undefined;
+  name?: string | undefined;
+  group?: string | undefined;
+  version?: string | undefined;
+};
+
+export function describeRef(ref: RefLike): string {
+  const which = ref.id !== undefined ? `id ${ref.id}` : `"${ref.name}"`;
+  const group = ref.group && ref.group !== 'default' ? ` in group ${ref.group}` : '';
+  return `${ref.type} secret ${which}${group}`;
+}
+
+function toSecretRef(ref: RefLike): SecretRef {
+  return {
+    type: ref.type,
+    ...(ref.id !== undefined ? { id: ref.id } : {}),
+    ...(ref.name !== undefined ? { name: ref.name } : {}),
+    ...(ref.group !== undefined ? { group: ref.group } : {}),
+    ...(ref.version !== undefined ? { version: ref.version } : {}),
+  };
+}
+
+/**
+ * Fetches every source of `spec` through `client`: `dataFrom` entries in order (a later one
+ * wins on a key), then `data` entries (which win over dataFrom). Each distinct secret is read
+ * once per fetch, so an iam_credentials secret named twice still mints at most one key.
+ */
+export async function fetchSecretData(
+  client: SecretsManagerClient,
+  spec: Pick<ExternalSecretSpec, 'data' | 'dataFrom'>,
+): Promise<FetchResult> {
+  const reads = new Map<string, Promise<RemoteSecret | undefined>>();
+  const missing = new Set<string>();
+  const present = new Set<string>();
+  let iamChain: Promise<unknown> = Promise.resolve();
+  let minted: FetchFailure | undefined;
+  /** Reads a secret once per fetch; `required` secrets count as missing when they are gone. */
+  const read: Reader = async (ref, required) => {
+    const key = JSON.stringify([
+      ref.type,
+      ref.id ?? null,
+      ref.name ?? null,
+      ref.group ?? 'default',
+      ref.version ?? 'current',
+    ]);
+    let pending = reads.get(key);
+    if (!pending) {
+      if (ref.type === 'iam_credentials') {
+        // One at a time, and none after one that minted a key: two references to the same
+        // secret (by ID and by name) must not mint two keys.
+        pending = iamChain.then(() => {
+          if (minted) throw new Failed(minted);
+          return readOne(client, ref).catch((err: unknown) => {
+            if (err instanceof Failed && err.failure.kind === 'mintsKeys') minted = err.failure;
+            throw err;
+          });
+        });
+        iamChain = pending.catch(() => undefined);
+      } else {
+        pending = readOne(client, ref);
+      }
+      reads.set(key, pending);
+    }
+    const secret = await pending;
+    if (secret) present.add(key);
+    else if (required) missing.add(key);
+    return secret;
+  };
+
+  try {
+    const fromParts = await Promise.all(
+      (spec.dataFrom ?? []).map((item) => dataFromEntries(client, item, read)),
+    );
+    const itemParts = await Promise.all(
+      (spec.data ?? []).map(async (item) => dataEntry(item, await read(item.remoteRef, true))),
+    );
+    if (missing.size > 0) {
+      const allGone = present.size === 0;
+      throw new Failed({
+        kind: 'notFound',
+        allGone,
+        message: allGone
+          ? 'no remote secret this resource reads exists in Secrets Manager any more'
+          : `${missing.size} of the remote secrets this resource reads ${missing.size === 1 ? 'does' : 'do'} not exist in Secrets Manager`,
+      });
+    }
+    const data: Record<string, string> = {};
+    for (const part of fromParts) Object.assign(data, part);
+    for (const part of itemParts) if (part) data[part[0]] = part[1];
+    return { ok: true, data, reads: reads.size };
+  } catch (err) {
+    if (err instanceof Failed) return { ok: false, failure: err.failure };
+    return { ok: false, failure: remoteFailure(err) };
+  }
+}
+
+type Reader = (ref: RefLike, required: boolean) => Promise<RemoteSecret | undefined>;
+
+async function readOne(
+  client: SecretsManagerClient,
+  ref: RefLike,
+): Promise<RemoteSecret | undefined> {
+  let secret: RemoteSecret;
+  try {
+    secret = await client.getSecret(toSecretRef(ref));
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    if (isInvalidRequest(err)) {
+      throw new Failed({ kind: 'invalid', message: `${describeRef(ref)}: ${err.message}` });
+    }
+    if (isForbidden(err)) {
+      throw new Failed({
+        kind: 'forbidden',
+        message: `Secrets Manager denied access to ${describeRef(ref)}: ${err.message}`,
+      });
+    }
+    throw err;
+  }
+  if (secret.type === 'iam_credentials' && secret.credentials.reuseApiKey !== true) {
+    throw new Failed({
+      kind: 'mintsKeys',
+      message:
+        `${describeRef(ref)} mints a new API key on every read (reuse_api_key is not set), so ` +
+        'an ExternalSecret would leave unrevoked keys behind on each refresh; nothing was ' +
+        'written and it is not read again until this spec changes. Use an IAMCredentialLease, ' +
+        'which renews and revokes the keys, or set reuse_api_key on the secret.',
+    });
+  }
+  return secret;
+}
+
+/** The value of one `data` entry, or undefined when its secret is gone. */
+function dataEntry(item: DataItem, secret: RemoteSecret | undefined): [string, string] | undefined {
+  if (!secret) return undefined;
+  const { property } = item.remoteRef;
+  if (property === undefined) return [item.secretKey, wholeValue(secret)];
+  const value = pickProperty(secret, property);
+  if (value === undefined) {
+    throw new Failed({
+      kind: 'content',
+      message: `${describeRef(item.remoteRef)} has no field "${property}" (spec.data key ${item.secretKey})`,
+    });
+  }
+  return [item.secretKey, value];
+}
+
+async function dataFromEntries(
+  client: SecretsManagerClient,
+  item: DataFromItem,
+  read: Reader,
+): Promise<Record<string, string>> {
+  if (item.extract) return extractEntries(item.extract, await read(item.extract, true));
+  if (item.find) return findEntries(client, item.find, read);
+  return {};
+}
+
+function extractEntries(
+  source: ExtractSource,
+  secret: RemoteSecret | undefined,
+): Record<string, string> {
+  if (!secret) return {};
+  const prefix = source.keyPrefix ?? '';
+  const out: Record<string, string> = {};
+  for (const [field, value] of Object.entries(secretFields(secret))) {
+    out[validKey(`${prefix}${field}`, describeRef(source))] = value;
+  }
+  return out;
+}
+
+async function findEntries(
+  client: SecretsManagerClient,
+  source: FindSource,
+  read: Reader,
+): Promise<Record<string, string>> {
+  const listed = await client.listSecrets({
+    ...(source.type !== undefined ? { type: source.type } : {}),
+    ...(source.group !== undefined ? { group: source.group } : {}),
+    ...(source.labels !== undefined ? { labels: source.labels } : {}),
+    ...(source.name !== undefined ? { nameRegex: new RegExp(source.name.regexp, 'u') } : {}),
+  });
+  // Dynamic credentials only when asked for by type: listing must never mint keys by accident.
+  const matches = listed
+    .filter((m) => source.type !== undefined || m.type !== 'iam_credentials')
+    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  const prefix = source.keyPrefix ?? '';
+  const values = await Promise.all(
+    matches.map(async (m) => {
+      const ref = {
+        type: m.type,
+        id: m.id,
+        ...(m.groupId !== 'default' ? { group: m.groupId } : {}),
+      };
+      const secret = await read(ref, false);
+      return secret ? ([m.name, wholeValue(secret)] as const) : undefined;
+    }),
+  );
+  const out: Record<string, string> = {};
+  for (const entry of values) {
+    // Deleted between the list and the read: simply no longer matches.
+    if (!entry) continue;
+    out[validKey(`${prefix}${entry[0]}`, `find result ${entry[0]}`)] = entry[1];
+  }
+  return out;
+}
+
+function validKey(key: string, source: string): string {
+  if (key.length > 253 || !SECRET_KEY_RE.test(key)) {
+    throw new Failed({
+      kind: 'content',
+      message: `${source} yields the key "${key.slice(0, 64)}", which is not a valid Secret key (letters, digits, "-", "_", ".")`,
+    });
+  }
+  return key;
+}
+
+/** What a `data` entry without `property` (and a `find` match) writes. */
+export function wholeValue(secret: RemoteSecret): string {
+  switch (secret.type) {
+    case 'arbitrary':
+      return secret.payload;
+    case 'kv':
+      return JSON.stringify(secret.payload);
+    case 'service_credentials':
+      return JSON.stringify(secret.credentials);
+    default:
+      return JSON.stringify(secretFields(secret));
+  }
+}
+
+/** One field of a secret; kv and service_credentials take a dotted path into their JSON. */
+export function pickProperty(secret: RemoteSecret, property: string): string | undefined {
+  if (secret.type === 'kv') return pickPath(secret.payload, property);
+  if (secret.type === 'service_credentials') return pickPath(secret.credentials, property);
+  return secretFields(secret)[property];
+}
+
+function pickPath(root: Record<string, unknown>, path: string): string | undefined {
+  const value = Object.hasOwn(root, path) ? root[path] : walk(root, path.split('.'));
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function walk(node: unknown, segments: string[]): unknown {
+  let current = node;
+  for (const segment of segments) {
+    if (Array.isArray(current) && /^\d+$/.test(segment)) current = current[Number(segment)];
+    else if (current !== null && typeof current === 'object' && Object.hasOwn(current, segment)) {
+      current = (current as Record<string, unknown>)[segment];
+    } else return undefined;
+  }
+  return current;
+}
+
+function remoteFailure(err: unknown): FetchFailure {
+  if (isSecretsManagerError(err)) {
+    return { kind: 'remote', message: err.message, error: err };
+  }
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : 'unexpected failure';
+  return { kind: 'remote', message, error: undefined };
+}

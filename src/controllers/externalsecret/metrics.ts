@@ -1,0 +1,51 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { METRIC_PREFIX } from '../../runtime/metrics.ts';
+
+export interface ExternalSecretMetrics {
+  /** Syncs that read Secrets Manager, by outcome: written, unchanged, or the failure reason. */
+  syncs: Counter<'result'>;
+  /** Writes of target Secrets (apply, delete). */
+  secretWrites: Counter<'operation'>;
+  /** ExternalSecrets by Ready status and reason, as this process last saw them. */
+  resources: Gauge<'ready' | 'reason'>;
+  /** Scheduled refreshes handed back to the queue to keep a worker for new resources. */
+  refreshesDeferred: Counter;
+  rolloutRestarts: Counter<'result'>;
+}
+
+export function createExternalSecretMetrics(registry: Registry): ExternalSecretMetrics {
+  const p = `${METRIC_PREFIX}externalsecret_`;
+  const existing = registry.getSingleMetric(`${p}syncs_total`);
+  if (existing) throw new Error('ExternalSecret metrics are already registered on this registry');
+  return {
+    syncs: new Counter({
+      name: `${p}syncs_total`,
+      help: 'ExternalSecret syncs that read Secrets Manager, by result (written, unchanged, or the Ready reason of a failure).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    secretWrites: new Counter({
+      name: `${p}secret_writes_total`,
+      help: 'Writes of target Secrets by operation (apply, delete, release).',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
+    resources: new Gauge({
+      name: `${p}resources`,
+      help: 'ExternalSecrets by Ready status and reason.',
+      labelNames: ['ready', 'reason'],
+      registers: [registry],
+    }),
+    refreshesDeferred: new Counter({
+      name: `${p}refreshes_deferred_total`,
+      help: 'Scheduled refreshes handed back to the queue so that new and changed ExternalSecrets get a worker.',
+      registers: [registry],
+    }),
+    rolloutRestarts: new Counter({
+      name: `${p}rollout_restarts_total`,
+      help: 'Workload rollout restarts after a Secret changed, by result (restarted, failed).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+  };
+}

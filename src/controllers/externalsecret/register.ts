@@ -1,0 +1,126 @@
+// Adds the ExternalSecret informer and controller to the manager and wires what enqueues an
+// ExternalSecret: its own changes, changes of the Secret it writes, its store becoming ready
+// (or not), and its namespace's labels changing (ClusterSecretStore admission).
+import { AppsV1Api } from '@kubernetes/client-node';
+import { parseExternalSecret } from '../../api/index.ts';
+import type { KubeObject } from '../../runtime/informer.ts';
+import type { ObjectKey } from '../../runtime/logger.ts';
+import type { ControllerContext } from '../index.ts';
+import { RESOURCE_TYPES } from '../resources.ts';
+import { refersTo, type StoreKey } from '../stores.ts';
+import { createExternalSecretMetrics } from './metrics.ts';
+import { ExternalSecretReconciler } from './reconciler.ts';
+
+export interface ExternalSecretControllerOptions {
+  /** Refreshes that may sync at once (default: concurrency - 1, at least 1). */
+  refreshSlots?: number;
+}
+
+/** Which ExternalSecrets write which Secret: `ns/secret` -> ExternalSecret names. */
+class TargetIndex {
+  readonly #byTarget = new Map<string, Set<string>>();
+  readonly #byResource = new Map<string, string>();
+
+  set(obj: KubeObject): void {
+    const namespace = obj.metadata.namespace as string;
+    const target = targetNameOf(obj);
+    const id = `${namespace}/${obj.metadata.name}`;
+    this.delete(obj);
+    const key = `${namespace}/${target}`;
+    let names = this.#byTarget.get(key);
+    if (!names) {
+      names = new Set();
+      this.#byTarget.set(key, names);
+    }
+    names.add(obj.metadata.name);
+    this.#byResource.set(id, key);
+  }
+
+  delete(obj: KubeObject): void {
+    const id = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    const key = this.#byResource.get(id);
+    if (key === undefined) return;
+    this.#byResource.delete(id);
+    const names = this.#byTarget.get(key);
+    names?.delete(obj.metadata.name);
+    if (names?.size === 0) this.#byTarget.delete(key);
+  }
+
+  writersOf(namespace: string, secret: string): ObjectKey[] {
+    return [...(this.#byTarget.get(`${namespace}/${secret}`) ?? [])].map((name) => ({
+      namespace,
+      name,
+    }));
+  }
+}
+
+/** spec.target.name without a full parse (invalid resources are indexed too). */
+function targetNameOf(obj: KubeObject): string {
+  const spec = obj.spec as { target?: { name?: unknown } } | undefined;
+  const name = spec?.target?.name;
+  return typeof name === 'string' && name !== '' ? name : obj.metadata.name;
+}
+
+export function registerExternalSecretController(
+  context: ControllerContext,
+  options: ExternalSecretControllerOptions = {},
+): ExternalSecretReconciler {
+  const { manager, stores, managedSecrets } = context;
+  const externalSecrets = manager.informer({
+    type: RESOURCE_TYPES.ExternalSecret,
+    ...(manager.config.labelSelector ? { labelSelector: manager.config.labelSelector } : {}),
+  });
+  const targets = new TargetIndex();
+  externalSecrets.on({
+    add: (obj) => targets.set(obj),
+    update: (_old, obj) => targets.set(obj),
+    delete: (obj) => targets.delete(obj),
+  });
+
+  const reconciler = new ExternalSecretReconciler({
+    externalSecrets,
+    managedSecrets,
+    stores,
+    core: context.core,
+    resources: context.resources,
+    events: context.events,
+    hashKey: context.hashKey,
+    rollout: manager.kubeConfig.makeApiClient(AppsV1Api),
+    clock: context.clock,
+    metrics: createExternalSecretMetrics(manager.metrics.registry),
+    refreshSlots: options.refreshSlots ?? Math.max(1, manager.config.concurrency - 1),
+  });
+  const controller = manager.controller(reconciler);
+  const own = (obj: KubeObject): ObjectKey[] => [
+    { namespace: obj.metadata.namespace as string, name: obj.metadata.name },
+  ];
+  // The echo of our own status write changes nothing we act on.
+  controller.watch(externalSecrets, (obj) => (reconciler.isOwnEcho(obj) ? [] : own(obj)));
+  controller.watch(managedSecrets, (secret) => {
+    const namespace = secret.metadata.namespace as string;
+    const keys = targets.writersOf(namespace, secret.metadata.name);
+    for (const ref of secret.metadata.ownerReferences ?? []) {
+      if (ref.kind === 'ExternalSecret' && !keys.some((k) => k.name === ref.name)) {
+        keys.push({ namespace, name: ref.name });
+      }
+    }
+    return keys;
+  });
+
+  const usersOf = (store: StoreKey): ObjectKey[] =>
+    externalSecrets
+      .list(store.kind === 'SecretStore' ? store.namespace : undefined)
+      .filter((obj) => {
+        const parsed = parseExternalSecret(obj);
+        const ns = obj.metadata.namespace as string;
+        return parsed.ok && refersTo(ns, parsed.value.spec.storeRef, store);
+      })
+      .flatMap(own);
+  stores.onStoreChange((store) => {
+    for (const key of usersOf(store)) controller.enqueue(key);
+  });
+  stores.onNamespaceChange((namespace) => {
+    for (const obj of externalSecrets.list(namespace)) controller.enqueue(own(obj)[0] as ObjectKey);
+  });
+  return reconciler;
+}

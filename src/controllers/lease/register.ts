@@ -1,0 +1,77 @@
+// Wires the IAMCredentialLease controller into the manager: its informer, the Secrets it writes
+// (a deleted Secret enqueues its lease) and the stores it uses (a store that becomes usable
+// enqueues its leases).
+import { KINDS } from '../../api/group.ts';
+import { StoreRef } from '../../api/index.ts';
+import type { KubeObject } from '../../runtime/informer.ts';
+import type { ObjectKey } from '../../runtime/reconciler.ts';
+import type { ControllerContext } from '../index.ts';
+import { RESOURCE_TYPES } from '../resources.ts';
+import { refersTo } from '../stores.ts';
+import { KubeLeaseApi } from './api.ts';
+import { createLeaseMetrics } from './metrics.ts';
+import { type LeaseHooks, LeaseReconciler } from './reconciler.ts';
+
+export interface LeaseControllerOptions {
+  /** Renewal jitter source (default Math.random). */
+  random?: () => number;
+  /** How long deletion retries failing revocations before letting go (default 5 minutes). */
+  revocationTimeoutMs?: number;
+  hooks?: LeaseHooks;
+}
+
+export function registerLeaseController(
+  context: ControllerContext,
+  options: LeaseControllerOptions = {},
+): LeaseReconciler {
+  const { manager, clock } = context;
+  const leases = manager.informer({
+    type: RESOURCE_TYPES.IAMCredentialLease,
+    ...(manager.config.labelSelector ? { labelSelector: manager.config.labelSelector } : {}),
+  });
+  const reconciler = new LeaseReconciler({
+    clock,
+    random: options.random ?? Math.random,
+    api: new KubeLeaseApi(manager.kubeConfig, context.resources),
+    secrets: context.core,
+    rollout: manager.kubeConfig,
+    events: context.events,
+    stores: context.stores,
+    hashKey: context.hashKey,
+    leases: () => leases.list(),
+    metrics: createLeaseMetrics(manager.metrics.registry, () => clock.now()),
+    ...(options.revocationTimeoutMs !== undefined
+      ? { revocationTimeoutMs: options.revocationTimeoutMs }
+      : {}),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+  });
+  const controller = manager.controller(reconciler);
+  controller.watch(leases);
+  controller.watch(context.managedSecrets, ownerLease);
+  context.stores.onStoreChange((store, ready) => {
+    if (!ready) return;
+    for (const lease of leases.list()) {
+      const namespace = lease.metadata.namespace;
+      if (namespace && refersTo(namespace, parseStoreRefOf(lease), store)) {
+        controller.enqueue({ namespace, name: lease.metadata.name });
+      }
+    }
+  });
+  return reconciler;
+}
+
+/** The lease that owns a Secret (its controller owner reference), if any. */
+function ownerLease(secret: KubeObject): ObjectKey[] {
+  const namespace = secret.metadata.namespace;
+  const owner = secret.metadata.ownerReferences?.find(
+    (ref) => ref.controller && ref.kind === KINDS.IAMCredentialLease,
+  );
+  return namespace && owner ? [{ namespace, name: owner.name }] : [];
+}
+
+/** `spec.storeRef` of a cached lease, with the documented default (undefined: the default store). */
+function parseStoreRefOf(lease: KubeObject): StoreRef | undefined {
+  const raw = (lease as { spec?: { storeRef?: unknown } }).spec?.storeRef;
+  const parsed = StoreRef.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
+}

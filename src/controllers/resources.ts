@@ -1,0 +1,87 @@
+// The resource types the controllers watch, and small writes on custom resources (status,
+// finalizers) through the status subresource and merge patches.
+import {
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { GROUP, type Kind, PLURALS, VERSION } from '../api/group.ts';
+import type { ResourceType } from '../runtime/listwatch.ts';
+
+function custom(kind: Kind, namespaced: boolean): ResourceType {
+  return { group: GROUP, version: VERSION, plural: PLURALS[kind], namespaced };
+}
+
+export const RESOURCE_TYPES = {
+  SecretStore: custom('SecretStore', true),
+  ClusterSecretStore: custom('ClusterSecretStore', false),
+  ExternalSecret: custom('ExternalSecret', true),
+  IAMCredentialLease: custom('IAMCredentialLease', true),
+  Secret: { group: '', version: 'v1', plural: 'secrets', namespaced: true },
+  Namespace: { group: '', version: 'v1', plural: 'namespaces', namespaced: false },
+} as const satisfies Record<string, ResourceType>;
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export interface ResourceRef {
+  kind: Kind;
+  name: string;
+  /** Omitted for cluster-scoped kinds. */
+  namespace?: string;
+}
+
+/** What `CustomResources` needs of CustomObjectsApi; tests may hand in a fake. */
+export type CustomObjectsPatchApi = Pick<
+  CustomObjectsApi,
+  | 'patchNamespacedCustomObjectStatus'
+  | 'patchClusterCustomObjectStatus'
+  | 'patchNamespacedCustomObject'
+  | 'patchClusterCustomObject'
+>;
+
+/** Status and finalizer writes for the operator's own kinds. */
+export class CustomResources {
+  readonly #api: CustomObjectsPatchApi;
+
+  constructor(kubeConfig: KubeConfig | CustomObjectsPatchApi) {
+    this.#api =
+      'makeApiClient' in kubeConfig ? kubeConfig.makeApiClient(CustomObjectsApi) : kubeConfig;
+  }
+
+  /**
+   * Merge-patches `status` through the status subresource (so it never bumps the generation).
+   * Lists in `status` are replaced whole, which is what we want: the controller owns status.
+   */
+  async patchStatus(ref: ResourceRef, status: Record<string, unknown>): Promise<unknown> {
+    const base = { group: GROUP, version: VERSION, plural: PLURALS[ref.kind], name: ref.name };
+    const body = { status };
+    return ref.namespace
+      ? this.#api.patchNamespacedCustomObjectStatus(
+          { ...base, namespace: ref.namespace, body },
+          mergePatch,
+        )
+      : this.#api.patchClusterCustomObjectStatus({ ...base, body }, mergePatch);
+  }
+
+  /**
+   * Sets `metadata.finalizers`, guarded by `resourceVersion` so a concurrent change (another
+   * finalizer added by someone) makes this fail with 409 instead of being overwritten.
+   */
+  async setFinalizers(
+    ref: ResourceRef,
+    finalizers: readonly string[],
+    resourceVersion: string | undefined,
+  ): Promise<unknown> {
+    const base = { group: GROUP, version: VERSION, plural: PLURALS[ref.kind], name: ref.name };
+    const body = {
+      metadata: { finalizers: [...finalizers], ...(resourceVersion ? { resourceVersion } : {}) },
+    };
+    return ref.namespace
+      ? this.#api.patchNamespacedCustomObject(
+          { ...base, namespace: ref.namespace, body },
+          mergePatch,
+        )
+      : this.#api.patchClusterCustomObject({ ...base, body }, mergePatch);
+  }
+}

@@ -1,0 +1,66 @@
+// Rolling restarts of workloads after a Secret they read through environment variables changed,
+// the way `kubectl rollout restart` does it: a new pod template annotation.
+import {
+  AppsV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { describeError } from '../runtime/errors.ts';
+import { isApiError } from '../runtime/kube.ts';
+import { ANNOTATIONS } from './constants.ts';
+
+export interface RolloutTarget {
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  name: string;
+}
+
+export interface RolloutResult {
+  /** `Deployment/web` and so on. */
+  restarted: string[];
+  failed: { target: string; message: string }[];
+}
+
+export type RolloutApi = Pick<
+  AppsV1Api,
+  'patchNamespacedDeployment' | 'patchNamespacedStatefulSet' | 'patchNamespacedDaemonSet'
+>;
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/**
+ * Stamps `secrets-manager.dev/restartedAt: <stamp>` on the pod template of each target in
+ * `namespace` (and nowhere else). A missing target is reported, not thrown; every target is
+ * tried. Patching the same stamp twice is a no-op for the API server, so a retry after a crash
+ * does not restart twice.
+ */
+export async function rolloutRestart(
+  kubeConfig: KubeConfig | RolloutApi,
+  namespace: string,
+  targets: readonly RolloutTarget[],
+  stamp: string,
+): Promise<RolloutResult> {
+  const api: RolloutApi =
+    'makeApiClient' in kubeConfig ? kubeConfig.makeApiClient(AppsV1Api) : kubeConfig;
+  const body = {
+    spec: { template: { metadata: { annotations: { [ANNOTATIONS.restartedAt]: stamp } } } },
+  };
+  const result: RolloutResult = { restarted: [], failed: [] };
+  for (const target of targets) {
+    const label = `${target.kind}/${target.name}`;
+    const request = { name: target.name, namespace, body };
+    try {
+      if (target.kind === 'Deployment') await api.patchNamespacedDeployment(request, mergePatch);
+      else if (target.kind === 'StatefulSet')
+        await api.patchNamespacedStatefulSet(request, mergePatch);
+      else await api.patchNamespacedDaemonSet(request, mergePatch);
+      result.restarted.push(label);
+    } catch (err) {
+      const message = isApiError(err, 404)
+        ? `${label} does not exist in namespace ${namespace}`
+        : describeError(err).message;
+      result.failed.push({ target: label, message });
+    }
+  }
+  return result;
+}

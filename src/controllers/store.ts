@@ -1,0 +1,367 @@
+// The SecretStore / ClusterSecretStore controller: proves each store works with a real IAM
+// token exchange and Vault login, reports Ready with a reason that tells the failures apart, and
+// hands the validated client to the StoreRegistry for the resource controllers.
+import {
+  API_VERSION,
+  type ClusterSecretStore,
+  type Condition,
+  type ConditionUpdate,
+  conditionUnchanged,
+  findCondition,
+  READY,
+  type SecretStore,
+  STORE_REASONS,
+  setCondition,
+  toRfc3339,
+} from '../api/index.ts';
+import type { Clock } from '../runtime/clock.ts';
+import { describeError } from '../runtime/errors.ts';
+import type { ObjectKey } from '../runtime/logger.ts';
+import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.ts';
+import {
+  isSecretsManagerError,
+  type SecretsManagerClient,
+  type SecretsManagerClientPool,
+  type StoreConnection,
+  secretsManagerUrl,
+} from '../secretsmanager/index.ts';
+import type { EventRecorder } from './events.ts';
+import type { CustomResources } from './resources.ts';
+import { readSecret, type SecretsApi } from './secrets.ts';
+import { describeStore, type StoreKey, type StoreRegistry, storeKeyString } from './stores.ts';
+
+/** How often a Ready store is checked again: re-read its key Secret, confirm the login. */
+export const DEFAULT_STORE_RECHECK_MS = 60_000;
+/** How often `lastValidatedTime` moves forward while nothing else changes. */
+const VALIDATED_TIME_EVERY_MS = 10 * 60_000;
+
+export interface StoreReconcilerOptions {
+  registry: StoreRegistry;
+  pool: SecretsManagerClientPool;
+  core: SecretsApi;
+  resources: CustomResources;
+  events: EventRecorder;
+  clock: Clock;
+  recheckMs?: number;
+}
+
+type Outcome =
+  | { ok: true; client: SecretsManagerClient; url: string }
+  | { ok: false; reason: string; message: string; retry: 'backoff' | 'later' | 'never' };
+
+export class StoreReconciler implements Reconciler {
+  readonly name = 'store';
+  readonly #o: StoreReconcilerOptions;
+  readonly #recheckMs: number;
+  /** The client each store used at its last validation, to notice a replaced one. */
+  readonly #clients = new Map<string, SecretsManagerClient>();
+
+  constructor(options: StoreReconcilerOptions) {
+    this.#o = options;
+    this.#recheckMs = options.recheckMs ?? DEFAULT_STORE_RECHECK_MS;
+  }
+
+  /** Controller keys: `ns/name` is a SecretStore, a bare name a ClusterSecretStore. */
+  static storeKeyOf(key: ObjectKey): StoreKey {
+    return key.namespace
+      ? { kind: 'SecretStore', namespace: key.namespace, name: key.name }
+      : { kind: 'ClusterSecretStore', name: key.name };
+  }
+
+  static objectKeyOf(key: StoreKey): ObjectKey {
+    return key.kind === 'SecretStore'
+      ? { namespace: key.namespace as string, name: key.name }
+      : { name: key.name };
+  }
+
+  async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result | undefined> {
+    const { registry, pool } = this.#o;
+    const storeKey = StoreReconciler.storeKeyOf(key);
+    const id = storeKeyString(storeKey);
+    const obj = registry.getObject(storeKey);
+    if (!obj) {
+      registry.forget(storeKey);
+      this.#clients.delete(id);
+      await pool.evict(id);
+      ctx.log.debug('store is gone; client dropped');
+      return undefined;
+    }
+    const uid = obj.metadata.uid ?? '';
+    const generation = obj.metadata.generation ?? 0;
+    const parsed = registry.parse(storeKey, obj);
+    if (!parsed.ok) {
+      registry.setState(storeKey, {
+        ready: false,
+        uid,
+        generation,
+        reason: STORE_REASONS.InvalidSpec,
+        message: parsed.message,
+      });
+      await this.#report(storeKey, obj, undefined, {
+        ok: false,
+        reason: STORE_REASONS.InvalidSpec,
+        message: parsed.message,
+        retry: 'never',
+      });
+      return undefined;
+    }
+    const store = parsed.value;
+    const outcome = await this.#validate(storeKey, store, ctx);
+    if (outcome.ok) {
+      registry.setState(storeKey, {
+        ready: true,
+        uid,
+        generation,
+        client: outcome.client,
+        info: {
+          ...storeKey,
+          uid,
+          generation,
+          url: outcome.url,
+          revocation: store.spec.secretsManager.revocation,
+        },
+      });
+    } else {
+      registry.setState(storeKey, {
+        ready: false,
+        uid,
+        generation,
+        reason: outcome.reason,
+        message: outcome.message,
+      });
+    }
+    await this.#report(storeKey, obj, store, outcome);
+    if (!outcome.ok && outcome.retry === 'backoff') {
+      // Status is written; throwing retries with the queue's per-key backoff.
+      throw Object.assign(new Error(`${describeStore(storeKey)}: ${outcome.message}`), {
+        code: outcome.reason,
+      });
+    }
+    if (!outcome.ok && outcome.retry === 'never') return undefined;
+    // Jitter so that many stores created together do not recheck in the same second.
+    const jitter = Math.floor(Math.random() * this.#recheckMs * 0.1);
+    return { requeueAfterMs: this.#recheckMs + jitter };
+  }
+
+  async #validate(
+    key: StoreKey,
+    store: SecretStore | ClusterSecretStore,
+    ctx: ReconcileContext,
+  ): Promise<Outcome> {
+    const sm = store.spec.secretsManager;
+    let url: string;
+    try {
+      url =
+        sm.url ??
+        secretsManagerUrl({
+          instanceId: sm.instanceId as string,
+          region: sm.region as string,
+          private: sm.private ?? false,
+        });
+    } catch (err) {
+      return {
+        ok: false,
+        reason: STORE_REASONS.InvalidSpec,
+        message: describeError(err).message,
+        retry: 'never',
+      };
+    }
+    const apiKeyRef = sm.auth.apiKey?.secretRef;
+    if (!apiKeyRef) {
+      return {
+        ok: false,
+        reason: STORE_REASONS.InvalidSpec,
+        message: 'spec.secretsManager.auth.apiKey is required',
+        retry: 'never',
+      };
+    }
+    // A SecretStore reads only from its own namespace, whatever the object says.
+    const secretNamespace = refNamespace(key, apiKeyRef);
+    const apiKey = await this.#secretValue(
+      secretNamespace,
+      apiKeyRef.name,
+      apiKeyRef.key,
+      'API key',
+    );
+    if (!apiKey.ok) return apiKey;
+    let caBundle = sm.caBundle;
+    if (sm.caSecretRef) {
+      const caNamespace = refNamespace(key, sm.caSecretRef);
+      const ca = await this.#secretValue(
+        caNamespace,
+        sm.caSecretRef.name,
+        sm.caSecretRef.key,
+        'CA bundle',
+      );
+      if (!ca.ok) return ca;
+      caBundle = ca.value;
+    }
+    const connection: StoreConnection = {
+      url,
+      iamUrl: sm.iamUrl,
+      apiKey: apiKey.value,
+      ...(caBundle !== undefined ? { caBundle } : {}),
+      ...(store.spec.rateLimit ? { rateLimit: store.spec.rateLimit } : {}),
+    };
+    const id = storeKeyString(key);
+    let client: SecretsManagerClient;
+    try {
+      client = this.#o.pool.get(id, connection);
+    } catch (err) {
+      return {
+        ok: false,
+        reason: STORE_REASONS.InvalidSpec,
+        message: describeError(err).message,
+        retry: 'never',
+      };
+    }
+    const previous = this.#clients.get(id);
+    const state = this.#o.registry.stateOf(key);
+    // A new client, a new generation or a failing store: prove it with a fresh exchange and
+    // login. Otherwise the cached login counts, so a recheck costs no request.
+    const fresh =
+      previous !== client || !state?.ready || state.generation !== (store.metadata.generation ?? 0);
+    this.#clients.set(id, client);
+    try {
+      await client.validate({ fresh });
+      ctx.log.debug({ fresh }, 'store validated');
+      return { ok: true, client, url };
+    } catch (err) {
+      return classifyStoreError(err);
+    }
+  }
+
+  async #secretValue(
+    namespace: string,
+    name: string,
+    key: string,
+    what: string,
+  ): Promise<{ ok: true; value: string } | Extract<Outcome, { ok: false }>> {
+    const missing = (message: string) =>
+      ({ ok: false, reason: STORE_REASONS.CredentialsMissing, message, retry: 'later' }) as const;
+    let secret: Awaited<ReturnType<typeof readSecret>>;
+    try {
+      secret = await readSecret(this.#o.core, namespace, name);
+    } catch (err) {
+      return missing(
+        `cannot read the ${what} Secret ${namespace}/${name}: ${describeError(err).message}`,
+      );
+    }
+    if (!secret) return missing(`the ${what} Secret ${namespace}/${name} does not exist`);
+    const encoded = secret.data?.[key];
+    if (encoded === undefined) {
+      return missing(`the ${what} Secret ${namespace}/${name} has no key "${key}"`);
+    }
+    const value = Buffer.from(encoded, 'base64').toString('utf8').trim();
+    if (value === '') return missing(`the key "${key}" of Secret ${namespace}/${name} is empty`);
+    return { ok: true, value };
+  }
+
+  async #report(
+    key: StoreKey,
+    obj: {
+      apiVersion?: string;
+      kind?: string;
+      metadata: { name: string; namespace?: string; uid?: string; generation?: number };
+      status?: unknown;
+    },
+    _store: SecretStore | ClusterSecretStore | undefined,
+    outcome: Outcome,
+  ): Promise<void> {
+    const { clock, resources, events } = this.#o;
+    const now = new Date(clock.now());
+    const generation = obj.metadata.generation ?? 0;
+    const status = (obj.status ?? {}) as {
+      conditions?: Condition[];
+      observedGeneration?: number;
+      lastValidatedTime?: string;
+    };
+    const update: ConditionUpdate = outcome.ok
+      ? {
+          type: READY,
+          status: 'True',
+          reason: STORE_REASONS.Valid,
+          message: `logged in to ${outcome.url} with the store's API key`,
+          observedGeneration: generation,
+        }
+      : {
+          type: READY,
+          status: 'False',
+          reason: outcome.reason,
+          message: outcome.message,
+          observedGeneration: generation,
+        };
+    const previous = findCondition(status.conditions, READY);
+    const unchanged =
+      conditionUnchanged(status.conditions, update) && status.observedGeneration === generation;
+    const lastValidated = status.lastValidatedTime ? Date.parse(status.lastValidatedTime) : 0;
+    const validatedStale = outcome.ok && now.getTime() - lastValidated >= VALIDATED_TIME_EVERY_MS;
+    if (unchanged && !validatedStale) return;
+    const next: Record<string, unknown> = {
+      conditions: setCondition(status.conditions, update, now),
+      observedGeneration: generation,
+    };
+    if (outcome.ok) next.lastValidatedTime = toRfc3339(now);
+    await resources.patchStatus(
+      { kind: key.kind, name: key.name, ...(key.namespace ? { namespace: key.namespace } : {}) },
+      next,
+    );
+    if (previous?.status !== update.status || previous?.reason !== update.reason) {
+      events.record(
+        { apiVersion: obj.apiVersion ?? API_VERSION, kind: key.kind, metadata: obj.metadata },
+        outcome.ok ? 'Normal' : 'Warning',
+        update.reason,
+        update.message,
+      );
+    }
+  }
+}
+
+/** A SecretStore reads Secrets only in its own namespace; a ClusterSecretStore names one. */
+function refNamespace(key: StoreKey, ref: { name: string; namespace?: string }): string {
+  return key.kind === 'SecretStore' ? (key.namespace as string) : (ref.namespace as string);
+}
+
+/**
+ * Tells a bad key, a wrong endpoint and an unreachable endpoint apart. Messages come from the
+ * client, which builds them from codes and scrubs server text of the key and tokens.
+ */
+export function classifyStoreError(err: unknown): Extract<Outcome, { ok: false }> {
+  if (!isSecretsManagerError(err)) {
+    return {
+      ok: false,
+      reason: STORE_REASONS.Unreachable,
+      message: describeError(err).message,
+      retry: 'backoff',
+    };
+  }
+  const where =
+    err.operation === 'iam_token' ? 'IAM (spec.secretsManager.iamUrl)' : 'Secrets Manager';
+  switch (err.code) {
+    case 'Unauthenticated':
+      return { ok: false, reason: STORE_REASONS.AuthFailed, message: err.message, retry: 'later' };
+    case 'NotFound':
+    case 'InvalidResponse':
+    case 'InvalidRequest':
+    case 'Forbidden':
+      return {
+        ok: false,
+        reason: STORE_REASONS.WrongEndpoint,
+        message:
+          `${where} answered, but not as expected: ${err.message}. Check ` +
+          (err.operation === 'iam_token'
+            ? 'spec.secretsManager.iamUrl'
+            : 'spec.secretsManager.url (the Vault API base URL of the instance) or instanceId and region'),
+        retry: 'later',
+      };
+    default: {
+      const cause = err.cause ? ` (${err.cause.code ?? err.cause.name}: ${err.cause.message})` : '';
+      return {
+        ok: false,
+        reason: STORE_REASONS.Unreachable,
+        message: `cannot reach ${where}: ${err.message}${cause}`,
+        retry: 'backoff',
+      };
+    }
+  }
+}
