@@ -16,7 +16,8 @@ import { installCrds } from '../integration/support/crds.ts';
 
 const execFileAsync = promisify(execFile);
 const root = resolve(import.meta.dirname, '..', '..');
-const state = join(root, '.tmp', 'dev');
+// SMO_DEV_DIR moves the state (tests run the quickstart without touching a user's .tmp/dev).
+const state = resolve(process.env.SMO_DEV_DIR ?? join(root, '.tmp', 'dev'));
 const namespace = 'default';
 const storeNamespace = 'secrets-manager-system';
 const apiKey = 'dev-manager-api-key';
@@ -101,7 +102,7 @@ try {
     },
   });
 
-  step('starting the operator (logs: .tmp/dev/operator.log)');
+  step(`starting the operator (logs: ${relative(root, join(state, 'operator.log'))})`);
   const [metricsPort, healthPort] = await freePorts(2);
   const operator = startOperator([
     `--kubeconfig=${cp.kubeconfigPath}`,
@@ -159,7 +160,7 @@ try {
 
   const [code] = (await once(operator.child, 'exit')) as [number | null];
   if (!stopping) {
-    say(`the operator exited (${code}); see .tmp/dev/operator.log`);
+    say(`the operator exited (${code}); see ${join(state, 'operator.log')}`);
     await shutdown(1);
   }
 } catch (err) {
