@@ -56,6 +56,38 @@ describe('Informer', () => {
     expect(api.open?.options.resourceVersion).toBe('101');
   });
 
+  it('resumes from a bookmark, which carries a resourceVersion and no name', async () => {
+    const clock = new FakeClock(0);
+    const api = new FakeApi();
+    const lines: string[] = [];
+    const log = createLogger({
+      level: 'warn',
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const informer = new Informer({
+      client: api,
+      clock,
+      log,
+      type: secrets,
+      watchTimeoutSeconds: () => 300,
+      random: () => 0,
+    });
+    informers.push(informer);
+    informer.start();
+    await informer.waitForSync();
+    await clock.flush();
+    api.open?.push({
+      type: 'BOOKMARK',
+      object: { kind: 'Secret', apiVersion: 'v1', metadata: { resourceVersion: '555' } },
+    });
+    await clock.flush();
+    api.open?.fail(new Error('connection reset'));
+    await clock.advance(1000);
+    expect(api.watches).toHaveLength(2);
+    expect(api.open?.options.resourceVersion).toBe('555');
+    expect(lines.join('')).not.toContain('does not parse');
+  });
+
   it('stops promptly even when stopped right after its first list', async () => {
     const { api, informer } = setup();
     informer.start();

@@ -339,9 +339,15 @@ export class Informer<T extends KubeObject = KubeObject> {
       const reason = status.success ? status.data.reason : undefined;
       throw new KubeHttpError(code, reason, `watch error: ${status.data?.message ?? 'unknown'}`);
     }
+    if (event.type === 'BOOKMARK') {
+      // A bookmark carries only a resourceVersion (no name), so it is not parsed as an object.
+      const bookmark = z
+        .object({ metadata: z.object({ resourceVersion: z.string() }) })
+        .safeParse(event.object);
+      return bookmark.success ? bookmark.data.metadata.resourceVersion : undefined;
+    }
     const obj = this.#tryParse(event.object);
     if (!obj) return undefined;
-    if (event.type === 'BOOKMARK') return obj.metadata.resourceVersion;
     if (event.type === 'DELETED') {
       const key = objectKey(obj.metadata.namespace, obj.metadata.name);
       this.#cache.delete(key);
