@@ -24,6 +24,17 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        test: {
+          // Pods consuming the Secrets for real, in k3s via testcontainers. Needs a container
+          // engine; without one every test reports itself skipped with the reason.
+          name: 'k3s',
+          include: ['test/k3s/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 1_200_000,
+        },
+      },
     ],
   },
 });

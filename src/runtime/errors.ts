@@ -37,6 +37,14 @@ function truncate(s: string): string {
 
 /** A Kubernetes `Status` body as the API server sends it with errors. */
 function statusText(body: unknown): string | undefined {
+  // client-node hands the body over as text when it could not map it to a model type.
+  if (typeof body === 'string') {
+    try {
+      return statusText(JSON.parse(body));
+    } catch {
+      return undefined;
+    }
+  }
   if (typeof body !== 'object' || body === null) return undefined;
   const { reason, message } = body as { reason?: unknown; message?: unknown };
   const parts = [reason, message].filter((p): p is string => typeof p === 'string' && p !== '');

@@ -1,5 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { describeError } from './errors.ts';
 import { createLogger, forResource } from './logger.ts';
 
 const SECRET = 's3cr3t-VALUE-never-logged';
@@ -70,6 +71,19 @@ describe('logger redaction', () => {
     const safe = { name: 'ApiException', status: 422, message: 'Invalid: Secret "x" is invalid' };
     expect(first?.err).toMatchObject(safe);
     expect(second?.nested).toMatchObject({ cause: safe });
+  });
+
+  it('reads the Status of a body client-node left as text, so a 403 names the missing permission', () => {
+    const body = JSON.stringify({
+      kind: 'Status',
+      reason: 'Forbidden',
+      message:
+        'secrets is forbidden: User "system:serviceaccount:x:y" cannot create resource "secrets"',
+    });
+    const safe = describeError(new ApiException(403, 'Forbidden', body, {}));
+    expect(safe.message).toBe(
+      'Forbidden: secrets is forbidden: User "system:serviceaccount:x:y" cannot create resource "secrets"',
+    );
   });
 
   it('keeps ordinary fields and binds the resource key in child loggers', () => {

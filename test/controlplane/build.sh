@@ -105,9 +105,16 @@ build_helm() {
   local mod="$work/helm"
   mkdir -p "$mod"
   printf 'module smo.local/helm\n\ngo 1.24\n\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" >"$mod/go.mod"
-  (cd "$mod" && go build -trimpath \
-    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-    -o "$out/helm" helm.sh/helm/v3/cmd/helm)
+  # Helm's own build stamps the Kubernetes version of its client-go as the default for
+  # `helm template` and `helm lint` (without it they assume Kubernetes 1.20).
+  local helm_gomod k8s_minor
+  helm_gomod=$(cd "$mod" && go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
+  k8s_minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$helm_gomod" | head -n 1)
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$k8s_minor"
+  done
+  (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out/helm" helm.sh/helm/v3/cmd/helm)
 }
 
 start=$(date +%s)

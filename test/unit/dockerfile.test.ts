@@ -1,0 +1,229 @@
+// What can be checked of the image without a Docker engine: the stages reference files that
+// exist, production dependencies suffice for what the entry point imports, the runtime stage
+// needs no shell and runs as non-root without a HEALTHCHECK, and the entry point, assembled the
+// way the runtime stage lays it out, starts the operator from the compiled output.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPTIONS } from '../../src/config/config.ts';
+import {
+  type Copy,
+  execForm,
+  parseCopy,
+  parseDockerfile,
+  type Stage,
+  stageArgs,
+  stageLabels,
+  workdir,
+} from './support/dockerfile.ts';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dockerfile = parseDockerfile(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  version: string;
+  dependencies: Record<string, string>;
+};
+const stages = dockerfile.stages;
+const runtime = stages.at(-1) as Stage;
+
+function copies(stage: Stage): Copy[] {
+  return stage.instructions.filter((i) => i.keyword === 'COPY').map(parseCopy);
+}
+
+function only(stage: Stage, keyword: string) {
+  return stage.instructions.filter((i) => i.keyword === keyword);
+}
+
+function stageNamed(name: string): Stage {
+  const stage = stages.find((s) => s.name === name);
+  if (!stage) throw new Error(`no stage ${name}`);
+  return stage;
+}
+
+describe('Dockerfile', () => {
+  it('is multi-stage on Node 24: build and production dependencies apart from the runtime', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(3);
+    for (const stage of stages.slice(0, -1)) expect(stage.base).toMatch(/^node:24[.-]/);
+    expect(runtime.base).toMatch(/nodejs24/);
+    // The runtime copies its node_modules from a stage that installed without dev dependencies.
+    const modules = copies(runtime).find((c) =>
+      c.destination.replace(/\/$/, '').endsWith('node_modules'),
+    );
+    expect(modules?.from, 'node_modules come from another stage').toBeDefined();
+    const deps = stageNamed(modules?.from ?? '');
+    const installs = only(deps, 'RUN').map((r) => r.args);
+    expect(installs.some((r) => /\bnpm ci\b.*--omit=dev/.test(r))).toBe(true);
+  });
+
+  it('copies only files that exist in the build context', () => {
+    for (const stage of stages) {
+      for (const copy of copies(stage).filter((c) => c.from === undefined)) {
+        for (const source of copy.sources) {
+          expect(existsSync(join(root, source)), `${stage.name}: COPY ${source}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('copies from earlier stages the paths those stages produce', () => {
+    const names = stages.map((s) => s.name);
+    const buildConfig = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as {
+      compilerOptions: { outDir: string; rootDir: string };
+    };
+    for (const [index, stage] of stages.entries()) {
+      for (const copy of copies(stage).filter((c) => c.from !== undefined)) {
+        const fromIndex = names.indexOf(copy.from ?? '');
+        expect(fromIndex, `COPY --from=${copy.from}`).toBeGreaterThanOrEqual(0);
+        expect(fromIndex).toBeLessThan(index);
+        const from = stages[fromIndex] as Stage;
+        for (const source of copy.sources) {
+          const dir = workdir(from);
+          if (source === posix.join(dir, 'node_modules')) {
+            expect(only(from, 'RUN').some((r) => /\bnpm ci\b/.test(r.args))).toBe(true);
+          } else if (source === posix.join(dir, buildConfig.compilerOptions.outDir)) {
+            // The build stage runs the build with tsconfig.build.json, whose outDir this is.
+            expect(only(from, 'RUN').some((r) => /\bnpm run build\b/.test(r.args))).toBe(true);
+            expect(copies(from).some((c) => c.sources.includes('tsconfig.build.json'))).toBe(true);
+            expect(
+              copies(from).some((c) => c.sources.includes(buildConfig.compilerOptions.rootDir)),
+            ).toBe(true);
+          } else {
+            throw new Error(`COPY --from=${copy.from} ${source}: not a path that stage produces`);
+          }
+        }
+      }
+    }
+  });
+
+  it('needs no shell at run time: no RUN in the runtime stage, exec-form ENTRYPOINT', () => {
+    expect(only(runtime, 'RUN')).toEqual([]);
+    const entrypoint = only(runtime, 'ENTRYPOINT').at(-1);
+    expect(entrypoint).toBeDefined();
+    const argv = entrypoint ? execForm(entrypoint) : undefined;
+    expect(argv, 'ENTRYPOINT must be the exec (JSON) form').toBeDefined();
+    expect(posix.basename(argv?.[0] ?? '')).toBe('node');
+    expect(posix.resolve(workdir(runtime), argv?.[1] ?? '')).toBe(
+      posix.join(workdir(runtime), 'dist', 'main.js'),
+    );
+    for (const cmd of only(runtime, 'CMD')) expect(execForm(cmd)).toBeDefined();
+  });
+
+  it('runs as a non-root user and leaves health to Kubernetes probes', () => {
+    const user = only(runtime, 'USER').at(-1)?.args ?? 'root';
+    const [uid] = user.split(':');
+    expect(uid).toMatch(/^\d+$/);
+    expect(Number(uid)).toBeGreaterThan(0);
+    for (const stage of stages) expect(only(stage, 'HEALTHCHECK')).toEqual([]);
+    const exposed = only(runtime, 'EXPOSE').flatMap((e) => e.args.split(/\s+/));
+    for (const option of [OPTIONS.metricsBindAddress, OPTIONS.healthProbeBindAddress]) {
+      expect(exposed).toContain(option.default.replace(/^.*:/, ''));
+    }
+  });
+
+  it('labels the image with its version (the package version) and source', () => {
+    const labels = stageLabels(runtime);
+    expect(labels['org.opencontainers.image.version']).toBe(pkg.version);
+    expect(labels['org.opencontainers.image.source']).toMatch(/^https:\/\//);
+    expect(stageArgs(runtime).VERSION).toBe(pkg.version);
+  });
+});
+
+describe('the image entry point, built and laid out as the runtime stage does', () => {
+  let app: string;
+  let build: { code: number; output: string };
+
+  beforeAll(async () => {
+    app = join(mkdtempSync(join(tmpdir(), 'smo-image-')), 'app');
+    try {
+      await run(
+        process.execPath,
+        [
+          join(root, 'node_modules/typescript/bin/tsc'),
+          '-p',
+          join(root, 'tsconfig.build.json'),
+          '--outDir',
+          join(app, 'dist'),
+        ],
+        { cwd: root },
+      );
+      build = { code: 0, output: '' };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string };
+      build = { code: e.code ?? 1, output: e.stdout ?? String(err) };
+    }
+    // The runtime stage: dist/ from the build, package.json (ESM), node_modules from deps.
+    // Here node_modules is the working tree's, so the import check below is what proves that
+    // production dependencies suffice.
+    for (const copy of copies(runtime)) {
+      const target = resolve(app, copy.destination);
+      if (copy.from === undefined && copy.sources.includes('package.json')) {
+        symlinkSync(join(root, 'package.json'), join(target, 'package.json'));
+      }
+    }
+    symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'), 'dir');
+  }, 180_000);
+
+  afterAll(() => {
+    if (app) rmSync(dirname(app), { recursive: true, force: true });
+  });
+
+  it('compiles without errors (the build stage fails otherwise)', () => {
+    expect(build.output).toBe('');
+    expect(build.code).toBe(0);
+    expect(existsSync(join(app, 'dist/main.js'))).toBe(true);
+    expect(existsSync(join(app, 'package.json'))).toBe(true);
+  });
+
+  it('imports nothing outside the production dependencies and Node built-ins', () => {
+    const builtins = new Set(builtinModules);
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(file, 'utf8');
+      const specifiers = [
+        ...code.matchAll(/(?:^|[\s;}])(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']/g),
+        ...code.matchAll(/(?:^|[\s;])import\s*["']([^"']+)["']/g),
+        ...code.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g),
+      ].map((m) => m[1] ?? '');
+      for (const s of specifiers) {
+        if (s.startsWith('.')) visit(resolve(dirname(file), s));
+        else if (!s.startsWith('node:') && !builtins.has(s)) {
+          const parts = s.split('/');
+          packages.add(s.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? s));
+        }
+      }
+    };
+    visit(join(app, 'dist/main.js'));
+    expect(seen.size).toBeGreaterThan(20);
+    const missing = [...packages].filter((p) => !(p in pkg.dependencies));
+    expect(missing, 'imported by dist/main.js but not in "dependencies"').toEqual([]);
+  });
+
+  it('starts the operator: --help prints the usage and exits 0', async () => {
+    const argv = execForm(only(runtime, 'ENTRYPOINT').at(-1)!) ?? [];
+    const { stdout } = await run(process.execPath, argv.slice(1).concat('--help'), { cwd: app });
+    expect(stdout).toContain('Usage: secrets-manager-operator');
+    expect(stdout).toContain('--health-probe-bind-address');
+  });
+
+  it('rejects a bad flag with exit code 2 and one line naming it', async () => {
+    const argv = execForm(only(runtime, 'ENTRYPOINT').at(-1)!) ?? [];
+    const result = await run(process.execPath, argv.slice(1).concat('--no-such-flag'), {
+      cwd: app,
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code?: number; stderr?: string }) => ({ code: err.code, stderr: err.stderr ?? '' }),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('unknown argument "--no-such-flag"');
+  });
+});
