@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SECRET_TYPES } from '../secretsmanager/types.ts';
 import { DEFAULT_STORE_NAME } from './group.ts';
 import { withRules } from './rules.ts';
 
@@ -48,16 +49,7 @@ export const timestamp = () => z.iso.datetime({ offset: true });
 export const stringMap = () => z.record(z.string(), z.string());
 
 /** The secret types of Secrets Manager, as they appear in Vault API paths. */
-export const SECRET_TYPES = [
-  'arbitrary',
-  'kv',
-  'username_password',
-  'imported_cert',
-  'public_cert',
-  'private_cert',
-  'service_credentials',
-  'iam_credentials',
-] as const;
+export { SECRET_TYPES };
 export const SecretType = z.enum(SECRET_TYPES);
 export type SecretType = z.infer<typeof SecretType>;
 

@@ -11,25 +11,10 @@ import {
 import { API_VERSION } from './group.ts';
 import { withRules } from './rules.ts';
 
-/** Regions that serve Secrets Manager (from the service's endpoint list). */
-export const REGIONS = [
-  'us-south',
-  'us-east',
-  'ca-tor',
-  'ca-mon',
-  'br-sao',
-  'eu-gb',
-  'eu-de',
-  'eu-es',
-  'jp-tok',
-  'jp-osa',
-  'au-syd',
-  'in-mum',
-  'in-che',
-] as const;
-export type Region = (typeof REGIONS)[number];
+// The regions and the default IAM endpoint are facts of the remote side, kept with the client.
+export { DEFAULT_IAM_URL, REGIONS, type Region } from '../secretsmanager/urls.ts';
 
-export const DEFAULT_IAM_URL = 'https://iam.cloud.ibm.com';
+import { DEFAULT_IAM_URL, REGIONS } from '../secretsmanager/urls.ts';
 
 /**
  * How a store revokes an IAM credential before its TTL ends. The lease records which route
