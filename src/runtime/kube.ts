@@ -53,7 +53,44 @@ export function loadKubeConfig(
       'no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a cluster',
     );
   }
+  return reuseConnections(kc);
+}
+
+type DispatcherFactory = (cluster: unknown, agentOptions: unknown) => object | undefined;
+
+/**
+ * client-node 2.x builds a new undici Agent, and so a new TLS connection, for every request.
+ * This keeps one per distinct TLS configuration (the key includes CA, client certificate and
+ * key, so a rotated certificate gets a new one). It relies on a private method; if a later
+ * client-node drops it, requests simply go back to a connection each.
+ */
+export function reuseConnections(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as { createDispatcher?: DispatcherFactory };
+  const original = target.createDispatcher;
+  if (typeof original !== 'function') return kc;
+  const cache = new Map<string, object | undefined>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const key = JSON.stringify(
+      kc.createDispatcherOptions(
+        cluster as Parameters<KubeConfig['createDispatcherOptions']>[0],
+        agentOptions as Parameters<KubeConfig['createDispatcherOptions']>[1],
+      ),
+    );
+    if (!cache.has(key)) {
+      const dispatcher = original.call(kc, cluster, agentOptions);
+      if (dispatcher) shared.add(dispatcher);
+      cache.set(key, dispatcher);
+    }
+    return cache.get(key);
+  };
   return kc;
+}
+
+const shared = new WeakSet<object>();
+
+/** Whether `dispatcher` is shared by many requests (and so must not be closed after one). */
+export function isSharedDispatcher(dispatcher: object): boolean {
+  return shared.has(dispatcher);
 }
 
 /** The namespace this pod runs in, when it runs in a cluster (POD_NAMESPACE wins). */

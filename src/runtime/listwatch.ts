@@ -1,7 +1,7 @@
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import { z } from 'zod';
-import { KubeHttpError } from './kube.ts';
+import { isSharedDispatcher, KubeHttpError } from './kube.ts';
 
 /**
  * Raw LIST and WATCH requests against the API server. client-node's `Watch` cannot send an
@@ -165,9 +165,14 @@ export class KubeListWatchClient implements ListWatchClient {
       signal,
       ...(dispatcher ? { dispatcher } : {}),
     });
-    // client-node makes a connection pool per request; close ours when the request is over.
+    // Without `reuseConnections` client-node makes a connection pool per request: close that one
+    // when the request is over. A shared pool stays open; the response body is released instead.
     const close = async () => {
-      await dispatcher?.destroy().catch(() => {});
+      if (dispatcher && !isSharedDispatcher(dispatcher)) {
+        await dispatcher.destroy().catch(() => {});
+      } else if (response.body && !response.bodyUsed) {
+        await response.body.cancel().catch(() => {});
+      }
     };
     return { response, close };
   }

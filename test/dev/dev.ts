@@ -214,8 +214,10 @@ async function waitForReady(custom: CustomObjectsApi, timeoutMs: number): Promis
       })) as { items: Array<Record<string, unknown>> };
       for (const item of list.items) summaries.push(summarize(kind, item));
     }
-    const settled = summaries.every((s) => s.ready !== 'Unknown');
-    if (settled || Date.now() > deadline) return summaries;
+    // Ready=False can be transient (a store not validated yet, a Merge target applied a moment
+    // later), so wait for every resource to be Ready and show the state at the deadline if not.
+    const ready = summaries.length > 0 && summaries.every((s) => s.ready === 'Ready');
+    if (ready || Date.now() > deadline) return summaries;
     await new Promise((r) => setTimeout(r, 500));
   }
 }

@@ -1,10 +1,12 @@
 // Informers against the real API server: they keep delivering events across watches the
 // server closes, injected failures and an expired resourceVersion (410 Gone), and can watch
-// Secrets as metadata only.
+// Secrets as metadata only. They use the operator's shared connection pool (reuseConnections),
+// as `loadKubeConfig` sets it up.
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { realClock } from '../../../src/runtime/clock.ts';
 import { Informer, type RestartReason } from '../../../src/runtime/informer.ts';
+import { reuseConnections } from '../../../src/runtime/kube.ts';
 import {
   KubeListWatchClient,
   type ListOptions,
@@ -111,10 +113,13 @@ async function createConfigMap(name: string, group: string): Promise<void> {
 
 describe('Informer on a real API server', () => {
   it('keeps delivering events across watches the server closes', async () => {
-    const { informer, restarts, added } = start(new KubeListWatchClient(kubeConfig()), {
-      watchTimeoutSeconds: 1,
-      labelSelector: 'group=closing',
-    });
+    const { informer, restarts, added } = start(
+      new KubeListWatchClient(reuseConnections(kubeConfig())),
+      {
+        watchTimeoutSeconds: 1,
+        labelSelector: 'group=closing',
+      },
+    );
     await informer.waitForSync();
     await createConfigMap('before-close', 'closing');
     await eventually('the first event', async () =>
@@ -133,7 +138,10 @@ describe('Informer on a real API server', () => {
   });
 
   it('restarts after a watch error and misses nothing that happened meanwhile', async () => {
-    const client = new Sabotaged(new KubeListWatchClient(kubeConfig()), 'fail-after-one-event');
+    const client = new Sabotaged(
+      new KubeListWatchClient(reuseConnections(kubeConfig())),
+      'fail-after-one-event',
+    );
     const { informer, restarts, added } = start(client, { labelSelector: 'group=failing' });
     await informer.waitForSync();
     await createConfigMap('one', 'failing');
@@ -148,7 +156,10 @@ describe('Informer on a real API server', () => {
   it('relists when its resourceVersion expired (410 Gone), catching up on what it missed', async () => {
     await createConfigMap('existing', 'expired');
     await createConfigMap('doomed', 'expired');
-    const client = new Sabotaged(new KubeListWatchClient(kubeConfig()), 'expired-version');
+    const client = new Sabotaged(
+      new KubeListWatchClient(reuseConnections(kubeConfig())),
+      'expired-version',
+    );
     const { informer, restarts, added } = start(client, { labelSelector: 'group=expired' });
     const deleted: string[] = [];
     informer.on({ delete: (o) => deleted.push(o.metadata.name) });
@@ -180,7 +191,7 @@ describe('Informer on a real API server', () => {
       body: { metadata: { name: 'listed', labels: { group: 'meta' } }, data: { key: value } },
     });
     const informer = new Informer({
-      client: new KubeListWatchClient(kubeConfig()),
+      client: new KubeListWatchClient(reuseConnections(kubeConfig())),
       clock: realClock,
       log,
       type: secrets,
