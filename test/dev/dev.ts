@@ -128,7 +128,7 @@ try {
   }
 
   step('waiting for the ExternalSecrets and leases to become Ready');
-  const resources = await waitForReady(custom, 60_000);
+  const resources = await waitForReady(custom, 120_000);
   say();
   for (const r of resources) {
     say(`${r.kind}/${r.name}: ${r.ready} (${r.reason})${r.message ? ` - ${r.message}` : ''}`);

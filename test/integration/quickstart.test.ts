@@ -33,7 +33,9 @@ function exampleResources(): string[] {
   return names;
 }
 
-it('brings every example to Ready, masks the values and cleans up on Ctrl-C', async () => {
+it('brings every example to Ready, masks the values and cleans up on Ctrl-C', {
+  timeout: 240_000,
+}, async () => {
   child = spawn(process.execPath, [join(root, 'test', 'dev', 'dev.ts')], {
     env: { ...process.env, SMO_DEV_DIR: dir },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,7 +50,8 @@ it('brings every example to Ready, masks the values and cleans up on Ctrl-C', as
   await eventually(
     'the quickstart to settle',
     async () => (/Press Ctrl-C|npm run dev failed/.test(output) ? true : undefined),
-    120_000,
+    // Start-up (~20 s here) plus up to 120 s the quickstart waits for every resource.
+    180_000,
     250,
   );
   expect(output).not.toContain('npm run dev failed');
