@@ -3,12 +3,14 @@
 // can be written, whether it must be. The reconciler reads the world and acts on the answers.
 import type { V1Secret } from '@kubernetes/client-node';
 import {
+  type ConditionUpdate,
   type ExternalSecret,
   externalSecretTargetName,
   findCondition,
   READY,
   EXTERNAL_SECRET_REASONS as REASONS,
   type RefreshPlan,
+  setCondition,
 } from '../../api/index.ts';
 import { ANNOTATIONS } from '../shared/constants.ts';
 import { secretDataHash } from '../shared/secrets.ts';
@@ -186,6 +188,42 @@ export function holdsValues(
 /** A finalizer only where deletion needs more than garbage collection. */
 export function needsFinalizer(es: ExternalSecret): boolean {
   return es.spec.target.deletionPolicy === 'Delete' && es.spec.target.creationPolicy !== 'Owner';
+}
+
+export interface ReadyState {
+  ready: boolean;
+  reason: string;
+  message: string;
+}
+
+/**
+ * The whole status after a reconcile: Ready, observedGeneration, the target's name, and `extra`
+ * fields (null removes one). `raw` is the resource as read, `es` its parsed form if it parses.
+ */
+export function nextStatus(
+  raw: { metadata: { generation?: number }; status?: unknown },
+  es: ExternalSecret | undefined,
+  ready: ReadyState,
+  extra: Record<string, unknown>,
+  now: number,
+): Record<string, unknown> {
+  const status = (raw.status ?? {}) as Status;
+  const generation = raw.metadata.generation ?? 0;
+  const update: ConditionUpdate = {
+    type: READY,
+    status: ready.ready ? 'True' : 'False',
+    reason: ready.reason,
+    message: ready.message,
+    observedGeneration: generation,
+  };
+  const secretName = es ? externalSecretTargetName(es) : status.secretName;
+  return {
+    ...status,
+    conditions: setCondition(status.conditions, update, new Date(now)),
+    observedGeneration: generation,
+    ...(secretName !== undefined ? { secretName } : {}),
+    ...extra,
+  };
 }
 
 /** The Ready message of a synced resource. */

@@ -57,3 +57,25 @@ export const FAILURES: Record<FetchFailure['kind'], FailurePolicy> = {
 export function removedMessage(failure: FetchFailure, store: string, removed: string): string {
   return `${failure.message} (read through ${store}); ${removed} (deletionPolicy Delete)`;
 }
+
+/**
+ * When to reconcile again after `failure`: milliseconds, undefined (only when the spec changes),
+ * or `backoff` (the caller throws, for the queue's per-key backoff). A server that said when
+ * (Retry-After) is believed.
+ */
+export function retryAfterFailure(
+  policy: FailurePolicy,
+  failure: FetchFailure,
+  untilNextRefresh: () => number,
+): number | 'backoff' | undefined {
+  switch (policy.retry) {
+    case 'specChange':
+      return undefined;
+    case 'nextRefresh':
+      return untilNextRefresh();
+    case 'backoff': {
+      const retryAfter = failure.kind === 'remote' ? failure.error?.retryAfterMs : undefined;
+      return retryAfter !== undefined && retryAfter > 0 ? retryAfter : 'backoff';
+    }
+  }
+}

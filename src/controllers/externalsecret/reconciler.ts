@@ -8,15 +8,12 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import {
   API_VERSION,
-  type ConditionUpdate,
   type ExternalSecret,
   externalSecretTargetName,
   parseExternalSecret,
-  READY,
   EXTERNAL_SECRET_REASONS as REASONS,
   type RefreshPlan,
   refreshPlan,
-  setCondition,
   toRfc3339,
 } from '../../api/index.ts';
 import type { Clock } from '../../runtime/clock.ts';
@@ -31,17 +28,12 @@ import type { HashKeySource } from '../shared/hashkey.ts';
 import { EVENT_REASONS } from '../shared/reasons.ts';
 import type { CustomResources } from '../shared/resources.ts';
 import { type RolloutApi, restartWorkloads } from '../shared/rollout.ts';
-import {
-  decodeData,
-  deleteSecretIfOwned,
-  hashData,
-  releaseSecret,
-  type SecretsApi,
-} from '../shared/secrets.ts';
+import { decodeData, deleteSecretIfOwned, hashData, type SecretsApi } from '../shared/secrets.ts';
 import { type EventSink, StatusWriter } from '../shared/status.ts';
 import { dropRenamedTarget, TargetReader, writeTarget } from '../shared/target.ts';
 import { describeStore, type StoreKey } from '../store/key.ts';
 import type { StoreRegistry } from '../store/registry.ts';
+import { removeTarget } from './cleanup.ts';
 import {
   type DueReason,
   dueReason,
@@ -52,6 +44,8 @@ import {
   isRoutine,
   needsFinalizer,
   nextRefresh,
+  nextStatus,
+  type ReadyState,
   retryAtNextRefreshMs,
   STORE_NOT_READY_RETRY_MS,
   STORE_PENDING_RETRY_MS,
@@ -61,7 +55,7 @@ import {
   type Written,
   writeDecision,
 } from './decide.ts';
-import { FAILURES, removedMessage } from './failures.ts';
+import { FAILURES, removedMessage, retryAfterFailure } from './failures.ts';
 import { type FetchFailure, fetchSecretData } from './fetch.ts';
 import { RefreshGate } from './gate.ts';
 import { type ExternalSecretMetrics, ReadinessGauge } from './metrics.ts';
@@ -83,12 +77,6 @@ export interface ExternalSecretReconcilerOptions {
   /** Refreshes that may sync at once; the other workers stay free for new resources. */
   refreshSlots: number;
   random?: () => number;
-}
-
-interface ReadyState {
-  ready: boolean;
-  reason: string;
-  message: string;
 }
 
 /** What one sync works with. */
@@ -416,41 +404,28 @@ export class ExternalSecretReconciler implements Reconciler {
       extra,
       s.signal,
     );
-    switch (policy.retry) {
-      case 'specChange':
-        return undefined;
-      case 'nextRefresh':
-        return { requeueAfterMs: retryAtNextRefreshMs(s.es, s.plan, this.#o.clock.now()) };
-      case 'backoff': {
-        const error = failure.kind === 'remote' ? failure.error : undefined;
-        const retryAfter = error?.retryAfterMs;
-        if (retryAfter !== undefined && retryAfter > 0) {
-          s.log.info({ retryAfterMs: retryAfter }, 'Secrets Manager asked to retry later');
-          return { requeueAfterMs: retryAfter };
-        }
-        // Throwing hands the key to the queue's per-key exponential backoff.
-        throw Object.assign(new Error(`sync failed: ${failure.message}`), {
-          code: error?.code ?? 'SyncError',
-        });
-      }
+    const wait = retryAfterFailure(policy, failure, () =>
+      retryAtNextRefreshMs(s.es, s.plan, this.#o.clock.now()),
+    );
+    if (wait === 'backoff') {
+      // Throwing hands the key to the queue's per-key exponential backoff.
+      const code = failure.kind === 'remote' ? failure.error?.code : undefined;
+      throw Object.assign(new Error(`sync failed: ${failure.message}`), {
+        code: code ?? 'SyncError',
+      });
     }
+    if (wait !== undefined && failure.kind === 'remote') {
+      s.log.info({ retryAfterMs: wait }, 'Secrets Manager asked to retry later');
+    }
+    return wait === undefined ? undefined : { requeueAfterMs: wait };
   }
 
   /** deletionPolicy Delete: delete the Secret we created, or take our keys out of a merged one. */
   async #removeTarget(es: ExternalSecret): Promise<string> {
-    const namespace = es.metadata.namespace as string;
-    const name = externalSecretTargetName(es);
-    if (es.spec.target.creationPolicy === 'Merge') {
-      await releaseSecret(this.#o.core, namespace, name);
-      this.#o.metrics.secretWrites.inc({ operation: 'release' });
-      return `removed our keys from Secret ${name}`;
-    }
-    const ownerUid = es.spec.target.creationPolicy === 'Owner' ? es.metadata.uid : undefined;
-    const deleted = await deleteSecretIfOwned(this.#o.core, namespace, name, ownerUid);
-    if (deleted) this.#o.metrics.secretWrites.inc({ operation: 'delete' });
+    const removed = await removeTarget(this.#o.core, es);
+    if (removed.operation) this.#o.metrics.secretWrites.inc({ operation: removed.operation });
     this.#written.delete(idOf(es.metadata));
-    // The same words whether this call or an earlier one deleted it: a stable status message.
-    return `deleted Secret ${name}`;
+    return removed.message;
   }
 
   // --- deletion ------------------------------------------------------------------------------
@@ -482,28 +457,9 @@ export class ExternalSecretReconciler implements Reconciler {
     extra: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<void> {
-    const status = ((raw as { status?: Status }).status ?? {}) as Status & Record<string, unknown>;
-    const generation = raw.metadata.generation ?? 0;
-    const update: ConditionUpdate = {
-      type: READY,
-      status: ready.ready ? 'True' : 'False',
-      reason: ready.reason,
-      message: ready.message,
-      observedGeneration: generation,
-    };
-    this.#readiness.track(idOf(raw.metadata), update.status, update.reason);
-    const secretName = es ? externalSecretTargetName(es) : status.secretName;
-    await this.#status.write(
-      raw,
-      {
-        ...status,
-        conditions: setCondition(status.conditions, update, new Date(this.#o.clock.now())),
-        observedGeneration: generation,
-        ...(secretName !== undefined ? { secretName } : {}),
-        ...extra,
-      },
-      signal,
-    );
+    const next = nextStatus(raw, es, ready, extra, this.#o.clock.now());
+    this.#readiness.track(idOf(raw.metadata), ready.ready ? 'True' : 'False', ready.reason);
+    await this.#status.write(raw, next, signal);
   }
 
   #forget(key: { namespace?: string | undefined; name: string }): void {

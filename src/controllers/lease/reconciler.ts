@@ -40,7 +40,8 @@ import type { SecretsApi } from '../shared/secrets.ts';
 import { type EventSink, StatusWriter } from '../shared/status.ts';
 import type { ResolveResult } from '../store/registry.ts';
 import type { LeaseMetrics } from './metrics.ts';
-import { LeaseRun, type SharedState } from './run.ts';
+import { converge, finalize } from './run.ts';
+import { LeaseState, type SharedState } from './state.ts';
 
 export { DEFAULT_REVOCATION_TIMEOUT_MS } from './run.ts';
 
@@ -115,9 +116,9 @@ export class LeaseReconciler implements Reconciler {
     const parsed = parseIAMCredentialLease(raw);
     if (!parsed.ok) return this.#invalid(raw as KubeObject, parsed.message, ctx);
     const lease = parsed.value;
-    const run = new LeaseRun(this.#o, lease, ctx.log, this.#shared, ctx.signal);
+    const run = new LeaseState(this.#o, lease, ctx.log, this.#shared, ctx.signal);
     if (lease.metadata.deletionTimestamp !== undefined) {
-      const result = await run.finalize();
+      const result = await finalize(run);
       if (!result) this.#forget(id);
       return result;
     }
@@ -129,7 +130,7 @@ export class LeaseReconciler implements Reconciler {
       FINALIZERS.IAMCredentialLease,
       true,
     );
-    return run.converge();
+    return converge(run);
   }
 
   #forget(id: string): void {
