@@ -41,6 +41,7 @@ export class LeaseReconciler implements Reconciler {
           events: options.events,
           clock: options.clock,
           mode: 'replace',
+          conditional: true,
           // Each thing that happens has its own Event (Leased, Renewed, ...): see report.ts.
           readyEvents: false,
         }),
@@ -66,13 +67,14 @@ export class LeaseReconciler implements Reconciler {
       return result;
     }
     // Before any credential exists, so none can outlive the resource unrevoked.
-    await setFinalizer(
+    const version = await setFinalizer(
       this.#o.resources,
       { kind: KIND, namespace, name: key.name },
       lease,
       FINALIZERS.IAMCredentialLease,
       true,
     );
+    if (version) run.resourceVersion = version;
     return converge(run);
   }
 

@@ -90,10 +90,23 @@ export class LeaseState {
     return this.o.clock.now();
   }
 
-  /** Writes the status when it changed since the last write (the whole status: it is the record). */
+  /**
+   * Writes the status when it changed since the last write: the whole status (it is the record),
+   * and only if the lease is still at the version this reconcile read or last wrote. A 409 means
+   * another writer (a second replica that also believes it leads) got there first; the
+   * reconcile stops and starts over from what the API server has.
+   */
   async write(): Promise<void> {
     const { resourceVersion } = await this.o.status.write(
-      { metadata: { name: this.name, namespace: this.ns, uid: this.uid }, status: this.#written },
+      {
+        metadata: {
+          name: this.name,
+          namespace: this.ns,
+          uid: this.uid,
+          ...(this.resourceVersion ? { resourceVersion: this.resourceVersion } : {}),
+        },
+        status: this.#written,
+      },
       this.status as Record<string, unknown>,
       this.signal,
     );

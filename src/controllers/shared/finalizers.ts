@@ -13,18 +13,24 @@ export function hasFinalizer(obj: Finalizable, finalizer: string): boolean {
   return (obj.metadata.finalizers ?? []).includes(finalizer);
 }
 
-/** Adds or removes `finalizer` so that it is there exactly when `wanted`. */
+/**
+ * Adds or removes `finalizer` so that it is there exactly when `wanted`. Returns the object's
+ * new resourceVersion when it wrote, undefined when nothing needed writing.
+ */
 export async function setFinalizer(
   api: FinalizerApi,
   ref: ResourceRef,
   obj: Finalizable,
   finalizer: string,
   wanted: boolean,
-): Promise<void> {
+): Promise<string | undefined> {
   const finalizers = obj.metadata.finalizers ?? [];
-  if (finalizers.includes(finalizer) === wanted) return;
+  if (finalizers.includes(finalizer) === wanted) return undefined;
   const next = wanted ? [...finalizers, finalizer] : finalizers.filter((f) => f !== finalizer);
-  await api.setFinalizers(ref, next, obj.metadata.resourceVersion);
+  const updated = (await api.setFinalizers(ref, next, obj.metadata.resourceVersion)) as
+    | { metadata?: { resourceVersion?: string } }
+    | undefined;
+  return updated?.metadata?.resourceVersion;
 }
 
 /** Removes `finalizer` after cleanup; an object already gone is fine. */

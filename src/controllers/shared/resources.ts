@@ -68,11 +68,22 @@ export class CustomResources {
 
   /**
    * Replaces the whole status (fields left out are removed) with a JSON patch: a merge patch
-   * could not drop a field without spelling out a null for each.
+   * could not drop a field without spelling out a null for each. With `resourceVersion` the
+   * write is conditional: it fails with 409 Conflict when the object changed since that version
+   * was read (optimistic concurrency).
    */
-  async replaceStatus(ref: ResourceRef, status: Record<string, unknown>): Promise<unknown> {
+  async replaceStatus(
+    ref: ResourceRef,
+    status: Record<string, unknown>,
+    resourceVersion?: string,
+  ): Promise<unknown> {
     const base = { group: GROUP, version: VERSION, plural: PLURALS[ref.kind], name: ref.name };
-    const body = [{ op: 'add', path: '/status', value: status }];
+    const body = [
+      ...(resourceVersion
+        ? [{ op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion }]
+        : []),
+      { op: 'add', path: '/status', value: status },
+    ];
     return ref.namespace
       ? this.#api.patchNamespacedCustomObjectStatus(
           { ...base, namespace: ref.namespace, body },
@@ -84,10 +95,15 @@ export class CustomResources {
   /**
    * Merge-patches `status` through the status subresource (so it never bumps the generation).
    * Lists in `status` are replaced whole, which is what we want: the controller owns status.
+   * With `resourceVersion` the write is conditional (409 Conflict when the object changed).
    */
-  async patchStatus(ref: ResourceRef, status: Record<string, unknown>): Promise<unknown> {
+  async patchStatus(
+    ref: ResourceRef,
+    status: Record<string, unknown>,
+    resourceVersion?: string,
+  ): Promise<unknown> {
     const base = { group: GROUP, version: VERSION, plural: PLURALS[ref.kind], name: ref.name };
-    const body = { status };
+    const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status };
     return ref.namespace
       ? this.#api.patchNamespacedCustomObjectStatus(
           { ...base, namespace: ref.namespace, body },

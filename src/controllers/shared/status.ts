@@ -51,6 +51,11 @@ export interface StatusWriterOptions {
    * this off rather than say the same thing twice.
    */
   readyEvents?: boolean;
+  /**
+   * Write only if the object is still at the resourceVersion it was read at (409 Conflict
+   * otherwise), so two writers that both believe they lead cannot both act on one state.
+   */
+  conditional?: boolean;
 }
 
 interface Remembered {
@@ -85,10 +90,11 @@ export class StatusWriter {
     if (isDeepStrictEqual(before, after)) return { written: false };
     signal?.throwIfAborted();
     const ref = this.#ref(obj);
+    const version = this.#o.conditional ? obj.metadata.resourceVersion : undefined;
     const response = (
       this.#o.mode === 'replace'
-        ? await this.#o.resources.replaceStatus(ref, after)
-        : await this.#o.resources.patchStatus(ref, mergePatchOf(before, after))
+        ? await this.#o.resources.replaceStatus(ref, after, version)
+        : await this.#o.resources.patchStatus(ref, mergePatchOf(before, after), version)
     ) as { status?: unknown; metadata?: { resourceVersion?: string } } | undefined;
     const resourceVersion = response?.metadata?.resourceVersion;
     this.#written.set(idOf(obj), {
