@@ -51,11 +51,11 @@ describe('import specifiers', () => {
     const source = [
       "// import { a } from './a.ts';",
       "/* import('./b.ts') */",
-      "const s = \"import { c } from './c.ts'\";",
+      'const s = "import { c } from \'./c.ts\'";',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the source under test is a template
       "const t = `import('./d.ts') ${x ? `import './e.ts'` : '}'} from './f.ts'`;",
       "const r = /import '\\.\\/g.ts'/;",
-      "export { h };",
+      'export { h };',
       "const from = 'i';",
       "import.meta.url; x.import('./j.ts');",
       "import { k } from './k.ts';",

@@ -205,12 +205,7 @@ function listTs(dir: string): string[] {
 
 function resolveRelative(from: string, spec: string): string | undefined {
   const base = resolve(dirname(from), spec);
-  const candidates = [
-    base,
-    base.replace(/\.js$/, '.ts'),
-    `${base}.ts`,
-    join(base, 'index.ts'),
-  ];
+  const candidates = [base, base.replace(/\.js$/, '.ts'), `${base}.ts`, join(base, 'index.ts')];
   return candidates.find((c) => c.endsWith('.ts') && existsSync(c) && statSync(c).isFile());
 }
 
