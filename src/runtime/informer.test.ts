@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from './clock.ts';
-import { FakeApi } from './fakes.ts';
 import { Informer, type RestartReason } from './informer.ts';
 import { KubeHttpError } from './kube.ts';
 import { createLogger } from './logger.ts';
+import { FakeClock } from './testing/fake-clock.ts';
+import { FakeApi } from './testing/fakes.ts';
 
 const secrets = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
 const silent = createLogger({ level: 'silent' });
