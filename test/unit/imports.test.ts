@@ -78,4 +78,13 @@ describe('src/', () => {
     );
     expect(cycles).toEqual([]);
   });
+
+  it('keeps fakes and test helpers out of what the operator runs', () => {
+    // Test support: a testing/ folder, a testing.ts, a test or a benchmark.
+    const support = (file: string) => /(^|\/)testing(\/|\.ts$)|\.(test|bench)\.ts$/.test(file);
+    const leaks = [...edges].flatMap(([from, targets]) =>
+      support(from) ? [] : targets.filter(support).map((to) => `${from} -> ${to}`),
+    );
+    expect(leaks).toEqual([]);
+  });
 });
