@@ -6,6 +6,7 @@
 export type {
   IamCredentialsRef,
   ListFilter,
+  RequestOptions,
   SecretsManagerClient,
   SecretsManagerClientOptions,
 } from './client.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SecretsManagerError } from '../secretsmanager/index.ts';
-import { classifyStoreError } from './store.ts';
+import { SecretsManagerError } from '../../secretsmanager/index.ts';
+import { classifyStoreError } from './reconciler.ts';
 
 describe('classifyStoreError', () => {
   it('tells a bad key, a wrong endpoint and an unreachable endpoint apart', () => {
