@@ -5,7 +5,7 @@ import type { Condition, IAMCredentialLease, IAMCredentialLeaseStatus } from '..
 import type { Logger } from '../../runtime/logger.ts';
 import { withReady } from './conditions.ts';
 import { ms } from './decide.ts';
-import type { LeaseReconcilerOptions } from './reconciler.ts';
+import type { LeaseReconcilerOptions } from './options.ts';
 import { LeaseReporter } from './report.ts';
 import type { StoreAccess } from './revocation.ts';
 
