@@ -34,7 +34,6 @@ export {
   isUnavailable,
   SecretsManagerError,
 } from './errors.ts';
-export { FakeSecretsManagerClient } from './fake.ts';
 export type { RateLimit } from './limiter.ts';
 export type { SecretsManagerMetrics } from './metrics.ts';
 export { createSecretsManagerMetrics } from './metrics.ts';

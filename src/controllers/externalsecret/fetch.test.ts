@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FakeSecretsManagerClient,
-  type RemoteSecret,
-  SecretsManagerError,
-} from '../../secretsmanager/index.ts';
+import { type RemoteSecret, SecretsManagerError } from '../../secretsmanager/index.ts';
+import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
 import { fetchSecretData, pickProperty, wholeValue } from './fetch.ts';
 
 const meta = (

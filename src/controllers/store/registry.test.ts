@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { API_VERSION } from '../../api/group.ts';
-import { FakeSecretsManagerClient } from '../../secretsmanager/index.ts';
+import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
 import { FakeInformer } from '../shared/testing/informer.ts';
 import { StoreRegistry } from './registry.ts';
 

@@ -3,9 +3,9 @@
  * credentials minted per read (or reused), revocations recorded, and errors injected per method.
  * For end-to-end behaviour use the emulator instead.
  */
-import type { IamCredentialsRef, ListFilter, SecretsManagerClient } from './client.ts';
-import { SecretsManagerError } from './errors.ts';
-import type { IamCredentials, RemoteSecret, SecretMetadata, SecretRef } from './types.ts';
+import type { IamCredentialsRef, ListFilter, SecretsManagerClient } from '../client.ts';
+import { SecretsManagerError } from '../errors.ts';
+import type { IamCredentials, RemoteSecret, SecretMetadata, SecretRef } from '../types.ts';
 
 type Method = Exclude<keyof SecretsManagerClient, 'close'>;
 
