@@ -33,6 +33,7 @@ import {
   SECRET_TYPES,
   SecretDataSchema,
   type SecretMetadata,
+  SecretMetadataDataSchema,
   type SecretRef,
   type SecretType,
   toIamCredentials,
@@ -43,6 +44,7 @@ import {
   DEFAULT_IAM_URL,
   LEASE_REVOKE_PATH,
   listPath,
+  metadataPath,
   normalizeBaseUrl,
   secretPath,
   secretVersionDataPath,
@@ -79,6 +81,8 @@ export interface SecretsManagerClient {
   /** Reads a secret's value. For `iam_credentials` this mints a credential (never coalesced). */
   getSecret(ref: SecretRef, opts?: RequestOptions): Promise<RemoteSecret>;
   listSecrets(filter?: ListFilter, opts?: RequestOptions): Promise<SecretMetadata[]>;
+  /** A secret's metadata (never its value; never mints a credential). */
+  getSecretMetadata(ref: SecretRef, opts?: RequestOptions): Promise<SecretMetadata>;
   /** Reads `iam_credentials/creds`: a new API key per call unless the secret reuses keys. */
   getIamCredentials(ref: IamCredentialsRef, opts?: RequestOptions): Promise<IamCredentials>;
   /** `PUT /v1/sys/leases/revoke`: only for servers that hand out lease IDs. */
@@ -243,6 +247,24 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
     const secret = toRemoteSecret(body.data, leaseOf(body), receivedAt);
     if (!secret) throw badTtl('get_secret', target);
     return secret;
+  }
+
+  async getSecretMetadata(ref: SecretRef, opts: RequestOptions = {}): Promise<SecretMetadata> {
+    checkRef(ref);
+    const res = await this.#call({
+      operation: 'get_secret_metadata',
+      method: 'GET',
+      base: 'sm',
+      path: metadataPath(ref),
+      auth: 'vault',
+      target: describe(ref),
+      retry: 'all',
+      coalesce: true,
+      signal: opts.signal,
+    });
+    return toMetadata(
+      parseBody(res, envelope(SecretMetadataDataSchema), 'get_secret_metadata').data,
+    );
   }
 
   async listSecrets(filter: ListFilter = {}, opts: RequestOptions = {}): Promise<SecretMetadata[]> {

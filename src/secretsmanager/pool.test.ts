@@ -30,6 +30,7 @@ function fakeFactory() {
       validate: notUsed,
       getSecret: notUsed,
       listSecrets: notUsed,
+      getSecretMetadata: notUsed,
       getIamCredentials: notUsed,
       revokeLease: notUsed,
       deleteSecretVersionData: notUsed,

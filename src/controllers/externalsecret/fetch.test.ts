@@ -101,7 +101,7 @@ describe('fetchSecretData', () => {
     expect(result.failure.message).not.toContain('pw');
   });
 
-  it('refuses an iam_credentials secret that mints keys, minting at most one per fetch', async () => {
+  it('refuses an iam_credentials secret that mints keys from its metadata, minting nothing', async () => {
     const client = fake().putIamSecret({
       id: 'i1',
       name: 'writer',
@@ -119,7 +119,7 @@ describe('fetchSecretData', () => {
       dataFrom: [{ extract: { type: 'iam_credentials', name: 'writer', group: 'default' } }],
     });
     expect(result).toMatchObject({ ok: false, failure: { kind: 'mintsKeys' } });
-    expect(client.minted).toHaveLength(1);
+    expect(client.minted).toHaveLength(0);
   });
 
   it('serves an iam_credentials secret that reuses its key', async () => {

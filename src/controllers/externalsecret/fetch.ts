@@ -159,8 +159,15 @@ async function readOne(
 ): Promise<RemoteSecret | undefined> {
   let secret: RemoteSecret;
   try {
+    // Metadata first: a read of credentials that are not reused mints a key, which a refusal
+    // must not leave behind. A metadata read never mints.
+    if (ref.type === 'iam_credentials') {
+      const meta = await client.getSecretMetadata(toSecretRef(ref), opts);
+      if (meta.reuseApiKey !== true) throw new Failed(mintsKeys(ref));
+    }
     secret = await client.getSecret(toSecretRef(ref), opts);
   } catch (err) {
+    if (err instanceof Failed) throw err;
     if (isNotFound(err)) return undefined;
     if (isInvalidRequest(err)) {
       throw new Failed({ kind: 'invalid', message: `${describeRef(ref)}: ${err.message}` });
@@ -173,17 +180,22 @@ async function readOne(
     }
     throw err;
   }
+  // The setting may change between the two reads: the value itself says what was handed out.
   if (secret.type === 'iam_credentials' && secret.credentials.reuseApiKey !== true) {
-    throw new Failed({
-      kind: 'mintsKeys',
-      message:
-        `${describeRef(ref)} mints a new API key on every read (reuse_api_key is not set), so ` +
-        'an ExternalSecret would leave unrevoked keys behind on each refresh; nothing was ' +
-        'written and it is not read again until this spec changes. Use an IAMCredentialLease, ' +
-        'which renews and revokes the keys, or set reuse_api_key on the secret.',
-    });
+    throw new Failed(mintsKeys(ref));
   }
   return secret;
+}
+
+function mintsKeys(ref: RefLike): FetchFailure {
+  return {
+    kind: 'mintsKeys',
+    message:
+      `${describeRef(ref)} mints a new API key on every read (reuse_api_key is not set), so ` +
+      'an ExternalSecret would leave unrevoked keys behind on each refresh; nothing was ' +
+      'read or written and it is not read again until this spec changes. Use an ' +
+      'IAMCredentialLease, which renews and revokes the keys, or set reuse_api_key on the secret.',
+  };
 }
 
 /** The value of one `data` entry, or undefined when its secret is gone. */
