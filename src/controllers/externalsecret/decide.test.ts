@@ -1,3 +1,4 @@
+import type { V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
   API_VERSION,
@@ -74,7 +75,9 @@ function es(
 }
 
 /** The target Secret's metadata as the informer holds it. */
-function secret(o: { hash?: string; managed?: boolean; owner?: string; rv?: string } = {}) {
+function secret(
+  o: { hash?: string; managed?: boolean; owner?: string; rv?: string } = {},
+): Pick<V1Secret, 'metadata'> {
   return {
     metadata: {
       name: 'db',

@@ -197,6 +197,22 @@ export class FakeResources implements ResourcesApi {
     return structuredClone(stored);
   }
 
+  /** A user's delete: marks an object with finalizers as being deleted, removes any other. */
+  delete(kind: string, namespace: string | undefined, name: string, at: string): void {
+    const id = this.#id(kind, namespace, name);
+    const obj = this.#objects.get(id);
+    if (!obj) return;
+    if ((obj.metadata.finalizers ?? []).length === 0) {
+      this.#objects.delete(id);
+      return;
+    }
+    obj.metadata = {
+      ...obj.metadata,
+      deletionTimestamp: at,
+      resourceVersion: nextResourceVersion(),
+    };
+  }
+
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
     const o = this.#objects.get(this.#id(kind, namespace, name));
     return o && structuredClone(o);
