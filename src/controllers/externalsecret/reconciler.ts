@@ -132,7 +132,7 @@ export class ExternalSecretReconciler implements Reconciler {
     this.#seen.add(id);
     const parsed = parseExternalSecret(raw);
     if (raw.metadata.deletionTimestamp) {
-      await this.#finalize(raw, parsed.ok ? parsed.value : undefined, ctx.log);
+      await this.#finalize(raw, parsed.ok ? parsed.value : undefined, ctx);
       return undefined;
     }
     if (!parsed.ok) {
@@ -141,6 +141,7 @@ export class ExternalSecretReconciler implements Reconciler {
       return undefined;
     }
     const es = parsed.value;
+    ctx.signal.throwIfAborted();
     await setFinalizer(
       this.#o.resources,
       refOf(raw),
@@ -430,8 +431,13 @@ export class ExternalSecretReconciler implements Reconciler {
 
   // --- deletion ------------------------------------------------------------------------------
 
-  async #finalize(raw: KubeObject, es: ExternalSecret | undefined, log: Logger): Promise<void> {
+  async #finalize(
+    raw: KubeObject,
+    es: ExternalSecret | undefined,
+    { log, signal }: ReconcileContext,
+  ): Promise<void> {
     if (!hasFinalizer(raw, FINALIZERS.ExternalSecret)) return;
+    signal.throwIfAborted();
     if (es && needsFinalizer(es)) {
       const what = await this.#removeTarget(es);
       log.info({ cleanup: what }, 'ExternalSecret deleted; cleaned up its Secret');
@@ -443,6 +449,7 @@ export class ExternalSecretReconciler implements Reconciler {
         'deleted with a spec that does not parse: its Secret was left as it is',
       );
     }
+    signal.throwIfAborted();
     await removeFinalizer(this.#o.resources, refOf(raw), raw, FINALIZERS.ExternalSecret);
     this.#forget(raw.metadata);
   }
