@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from './clock.ts';
 import type { EventHandlers, Informer, KubeObject } from './informer.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { Controller, type ObjectKey, type WatchOptions } from './reconciler.ts';
+import { FakeClock } from './testing/fake-clock.ts';
 
 /** An informer whose events the test fires by hand, resync included. */
 class ScriptedInformer {

@@ -6,15 +6,15 @@ import {
   type IAMCredentialLeaseStatus,
   toRfc3339,
 } from '../../api/index.ts';
-import { FakeClock } from '../../runtime/clock.ts';
 import type { KubeObject } from '../../runtime/informer.ts';
 import { createLogger } from '../../runtime/logger.ts';
+import { FakeClock } from '../../runtime/testing/fake-clock.ts';
 import {
-  FakeSecretsManagerClient,
   type IamCredentials,
   type IamCredentialsRef,
   SecretsManagerError,
 } from '../../secretsmanager/index.ts';
+import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
 import { FINALIZERS } from '../shared/constants.ts';
 import { fixedHashKey } from '../shared/hashkey.ts';
 import { decodeData } from '../shared/secrets.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { API_VERSION } from '../../api/group.ts';
-import { FakeClock } from '../../runtime/clock.ts';
 import type { KubeObject } from '../../runtime/informer.ts';
+import { FakeClock } from '../../runtime/testing/fake-clock.ts';
 import { ECHO_WINDOW_MS, StatusWriter, type StatusWriterOptions } from './status.ts';
 import { FakeEvents, FakeResources } from './testing/kube.ts';
 

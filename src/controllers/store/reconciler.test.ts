@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { API_VERSION, type Condition } from '../../api/index.ts';
-import { FakeClock } from '../../runtime/clock.ts';
 import type { KubeObject } from '../../runtime/informer.ts';
 import { createLogger } from '../../runtime/logger.ts';
-import {
-  FakeSecretsManagerClient,
-  SecretsManagerClientPool,
-  SecretsManagerError,
-} from '../../secretsmanager/index.ts';
+import { FakeClock } from '../../runtime/testing/fake-clock.ts';
+import { SecretsManagerClientPool, SecretsManagerError } from '../../secretsmanager/index.ts';
+import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
 import type { EventRecorder } from '../shared/events.ts';
 import type { CustomResources } from '../shared/resources.ts';
 import { FakeInformer } from '../shared/testing/informer.ts';
