@@ -1,11 +1,3 @@
-// The ExternalSecret controller: reads Secrets Manager through the resource's store and keeps
-// the target Secret equal to it, writing only when the data changed, never writing a partial
-// Secret and never blanking or rolling one back because the remote side failed.
-//
-// One reconcile: read the resource (cache + our last status, see shared/status.ts), decide
-// whether a sync is due (decide.ts), resolve the store, read the target at most once
-// (TargetReader), fetch (fetch.ts), write when needed, report through the one status writer.
-import type { V1Secret } from '@kubernetes/client-node';
 import {
   API_VERSION,
   type ExternalSecret,
@@ -28,18 +20,16 @@ import type { HashKeySource } from '../shared/hashkey.ts';
 import { EVENT_REASONS } from '../shared/reasons.ts';
 import type { CustomResources } from '../shared/resources.ts';
 import { type RolloutApi, restartWorkloads } from '../shared/rollout.ts';
-import { decodeData, deleteSecretIfOwned, hashData, type SecretsApi } from '../shared/secrets.ts';
+import { hashData, type SecretsApi } from '../shared/secrets.ts';
 import { type EventSink, StatusWriter } from '../shared/status.ts';
-import { dropRenamedTarget, TargetReader, writeTarget } from '../shared/target.ts';
+import { TargetReader } from '../shared/target.ts';
 import { describeStore, type StoreKey } from '../store/key.ts';
 import type { StoreRegistry } from '../store/registry.ts';
-import { removeTarget } from './cleanup.ts';
 import {
   type DueReason,
   dueReason,
   dueWithoutTarget,
   FORBIDDEN_RETRY_MS,
-  holdsValues,
   isBlocked,
   isRoutine,
   needsFinalizer,
@@ -52,14 +42,13 @@ import {
   type Status,
   syncedMessage,
   targetProblem,
-  type Written,
-  writeDecision,
 } from './decide.ts';
 import { FAILURES, removedMessage, retryAfterFailure } from './failures.ts';
 import { type FetchFailure, fetchSecretData } from './fetch.ts';
 import { RefreshGate } from './gate.ts';
 import { type ExternalSecretMetrics, ReadinessGauge } from './metrics.ts';
 import { nextRefreshAt, overdueDelayMs } from './refresh.ts';
+import { TargetSecrets } from './writer.ts';
 
 const KIND = 'ExternalSecret';
 
@@ -96,8 +85,7 @@ export class ExternalSecretReconciler implements Reconciler {
   readonly #gate: RefreshGate;
   readonly #status: StatusWriter;
   readonly #readiness: ReadinessGauge;
-  /** The Secret resourceVersion our last write left, per ExternalSecret (in memory only). */
-  readonly #written = new Map<string, Written>();
+  readonly #targets: TargetSecrets;
   /** Keys seen since this process started (an overdue refresh at first sight is spread). */
   readonly #seen = new Set<string>();
 
@@ -112,6 +100,7 @@ export class ExternalSecretReconciler implements Reconciler {
       mode: 'merge',
     });
     this.#readiness = new ReadinessGauge(options.metrics.resources);
+    this.#targets = new TargetSecrets(options.core, options.metrics);
   }
 
   /** Whether a watch event of this object is the echo of our own status write. */
@@ -237,13 +226,13 @@ export class ExternalSecretReconciler implements Reconciler {
     const data = fetched.data;
     const hash = hashData(data, await this.#o.hashKey.get());
     const status: Status = es.status ?? {};
-    if (await this.#needsWrite(s, data, hash)) {
+    if (await this.#targets.needsWrite(s, data, hash)) {
       if (isRoutine(s.why)) {
         const blocked = await this.#blockedByTarget(s);
         if (blocked) return blocked;
       }
       try {
-        await this.#write(s, data, hash);
+        await this.#targets.write(s, data, hash);
       } catch (err) {
         metrics.syncs.inc({ result: REASONS.SyncError });
         const message = `writing Secret ${targetName} failed: ${describeError(err).message}; retried with backoff`;
@@ -262,7 +251,7 @@ export class ExternalSecretReconciler implements Reconciler {
       metrics.syncs.inc({ result: 'unchanged' });
       log.debug({ secret: targetName }, 'target Secret already up to date');
     }
-    await this.#dropRenamedTarget(s, status);
+    await this.#targets.dropRenamed(s, status.secretName);
 
     if (status.syncedDataHash !== undefined && status.syncedDataHash !== hash) {
       this.#o.events.record(
@@ -302,65 +291,6 @@ export class ExternalSecretReconciler implements Reconciler {
     return { requeueAfterMs: problem.retryMs };
   }
 
-  /** Whether the Secret must be written (see `writeDecision`); compares values if it must. */
-  async #needsWrite(s: Sync, data: Record<string, string>, hash: string): Promise<boolean> {
-    const id = idOf(s.es.metadata);
-    const seen = (await s.target.known()) ?? (await s.target.meta());
-    const decision = writeDecision(s.es, hash, seen, this.#written.get(id));
-    if (decision !== 'compare') return decision === 'write';
-    // Unknown to this process, or changed since our write: compare the values themselves.
-    const full = await s.target.full();
-    if (!full) return true;
-    const same = holdsValues(data, decodeData(full.data));
-    if (same) this.#written.set(id, { resourceVersion: full.metadata?.resourceVersion, hash });
-    return !same;
-  }
-
-  async #write(s: Sync, data: Record<string, string>, hash: string): Promise<void> {
-    const { core, metrics } = this.#o;
-    const { es, target: reader, signal } = s;
-    const target = es.spec.target;
-    const merge = target.creationPolicy === 'Merge';
-    const type = merge ? undefined : (target.type ?? 'Opaque');
-    const existing = await reader.known();
-    signal.throwIfAborted();
-    // The type of a Secret cannot change; one of ours is recreated with the new type.
-    if (!merge && existing && existing.type !== undefined && existing.type !== type) {
-      await deleteSecretIfOwned(core, reader.namespace, reader.name);
-      metrics.secretWrites.inc({ operation: 'delete' });
-    }
-    const written: V1Secret = await writeTarget(core, {
-      namespace: reader.namespace,
-      name: reader.name,
-      data,
-      ...(type !== undefined ? { type } : {}),
-      labels: target.labels,
-      annotations: target.annotations,
-      ...(merge ? {} : { hash }),
-      ...(target.creationPolicy === 'Owner' ? { owner: ownerOf(es) } : {}),
-    });
-    metrics.secretWrites.inc({ operation: 'apply' });
-    this.#written.set(idOf(es.metadata), {
-      resourceVersion: written.metadata?.resourceVersion,
-      hash,
-    });
-  }
-
-  /** After spec.target.name changed, the Secret written under the old name is cleaned up. */
-  async #dropRenamedTarget(s: Sync, status: Status): Promise<void> {
-    const old = status.secretName;
-    if (old === undefined || old === s.target.name) return;
-    s.signal.throwIfAborted();
-    const done = await dropRenamedTarget(this.#o.core, {
-      namespace: s.target.namespace,
-      oldName: old,
-      policy: s.es.spec.target.creationPolicy,
-      uid: s.es.metadata.uid ?? '',
-    });
-    if (done === 'deleted') this.#o.metrics.secretWrites.inc({ operation: 'delete' });
-    if (done === 'released') this.#o.metrics.secretWrites.inc({ operation: 'release' });
-  }
-
   async #rollout(s: Sync): Promise<void> {
     const targets = s.es.spec.rolloutRestartTargets ?? [];
     if (targets.length === 0) return;
@@ -392,7 +322,7 @@ export class ExternalSecretReconciler implements Reconciler {
       s.es.spec.target.deletionPolicy === 'Delete'
     ) {
       s.signal.throwIfAborted();
-      message = removedMessage(failure, store, await this.#removeTarget(s.es));
+      message = removedMessage(failure, store, await this.#targets.remove(s.es));
       extra.syncedDataHash = null;
     }
     if (failure.kind === 'remote' && isUnauthenticated(failure.error)) {
@@ -421,14 +351,6 @@ export class ExternalSecretReconciler implements Reconciler {
     return wait === undefined ? undefined : { requeueAfterMs: wait };
   }
 
-  /** deletionPolicy Delete: delete the Secret we created, or take our keys out of a merged one. */
-  async #removeTarget(es: ExternalSecret): Promise<string> {
-    const removed = await removeTarget(this.#o.core, es);
-    if (removed.operation) this.#o.metrics.secretWrites.inc({ operation: removed.operation });
-    this.#written.delete(idOf(es.metadata));
-    return removed.message;
-  }
-
   // --- deletion ------------------------------------------------------------------------------
 
   async #finalize(
@@ -439,7 +361,7 @@ export class ExternalSecretReconciler implements Reconciler {
     if (!hasFinalizer(raw, FINALIZERS.ExternalSecret)) return;
     signal.throwIfAborted();
     if (es && needsFinalizer(es)) {
-      const what = await this.#removeTarget(es);
+      const what = await this.#targets.remove(es);
       log.info({ cleanup: what }, 'ExternalSecret deleted; cleaned up its Secret');
     } else if (!es) {
       this.#o.events.record(
@@ -471,7 +393,7 @@ export class ExternalSecretReconciler implements Reconciler {
 
   #forget(key: { namespace?: string | undefined; name: string }): void {
     const id = idOf(key);
-    this.#written.delete(id);
+    this.#targets.forget(id);
     this.#seen.delete(id);
     this.#status.forget({
       metadata: { name: key.name, ...(key.namespace ? { namespace: key.namespace } : {}) },
@@ -494,13 +416,4 @@ function refOf(raw: KubeObject) {
 
 function subject(raw: KubeObject) {
   return { apiVersion: raw.apiVersion ?? API_VERSION, kind: KIND, metadata: raw.metadata };
-}
-
-function ownerOf(es: ExternalSecret) {
-  return {
-    apiVersion: API_VERSION,
-    kind: KIND,
-    name: es.metadata.name,
-    uid: es.metadata.uid ?? '',
-  };
 }

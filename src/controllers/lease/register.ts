@@ -24,10 +24,15 @@ export function registerLeaseController(
   options: LeaseControllerOptions = {},
 ): LeaseReconciler {
   const { manager, clock } = context;
+  const shard = manager.config.labelSelector;
   const leases = manager.informer({
     type: RESOURCE_TYPES.IAMCredentialLease,
-    ...(manager.config.labelSelector ? { labelSelector: manager.config.labelSelector } : {}),
+    ...(shard ? { labelSelector: shard } : {}),
   });
+  // Whether a service ID is still in use, and which key of a secret is the newest, are questions
+  // about every lease, not only this shard's: a shard must not revoke a reused key that a lease
+  // of another shard still holds. Sharded, it also watches the leases of the other shards.
+  const everyLease = shard ? manager.informer({ type: RESOURCE_TYPES.IAMCredentialLease }) : leases;
   const reconciler = new LeaseReconciler({
     clock,
     random: options.random ?? context.random,
@@ -37,7 +42,7 @@ export function registerLeaseController(
     events: context.events,
     stores: context.stores,
     hashKey: context.hashKey,
-    leases: () => leases.list(),
+    leases: () => everyLease.list(),
     metrics: createLeaseMetrics(manager.metrics.registry, () => clock.now()),
     ...(options.revocationTimeoutMs !== undefined
       ? { revocationTimeoutMs: options.revocationTimeoutMs }
