@@ -10,29 +10,39 @@
 import { spawn } from 'node:child_process';
 
 export interface Watchdog {
-  /** Stop `pid` (SIGTERM, SIGKILL after `graceSeconds`) once this process is gone. */
+  /** Stop `pid` (SIGTERM, SIGKILL after the grace period) once this process is gone. */
   watch(pid: number | undefined): void;
   /** After a clean stop: the watched processes are gone, so their pids must not be signalled. */
   disarm(): void;
 }
 
+// Stops in reverse order of start, each before the next, as `stop()` does: etcd signalled
+// together with the API server waits for the server's watches to end, and the two hang until
+// SIGKILL. `graceSeconds` bounds the whole sequence; what is left then gets SIGKILL. An exited
+// process counts as gone while it is a zombie: orphans wait for init to reap them, and some
+// inits (containers, microVMs) do that only every few seconds.
 const script = `
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  stat=
+  read -r stat < "/proc/$1/stat" 2>/dev/null || return 0
+  case "$stat" in *") Z "*) return 1 ;; esac
+}
 pids=
 while read -r line; do
   case "$line" in
     disarm) exit 0 ;;
-    *) pids="$pids $line" ;;
+    *) pids="$line $pids" ;;
   esac
 done
 [ -n "$pids" ] || exit 0
-kill -TERM $pids 2>/dev/null
-i=0
-while [ "$i" -lt "$(($0 * 10))" ]; do
-  alive=
-  for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
-  [ -n "$alive" ] || exit 0
-  sleep 0.1
-  i=$((i + 1))
+ticks=$(($0 * 10))
+for p in $pids; do
+  kill -TERM "$p" 2>/dev/null || continue
+  while [ "$ticks" -gt 0 ] && alive "$p"; do
+    sleep 0.1
+    ticks=$((ticks - 1))
+  done
 done
 kill -KILL $pids 2>/dev/null
 `;
