@@ -16,8 +16,9 @@ const STOP_BOUND_MS = 15_000;
 
 interface Run {
   npm: ChildProcess;
-  /** The file npm's script runs with node. */
+  /** The file npm's script runs with node, and its pid once known. */
   script: string;
+  scriptPid?: number;
   /** The dir or marker that every process of this run has on its command line. */
   marker: string;
   output: () => string;
@@ -90,21 +91,30 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** The node process running the script: npm's child, since the scripts `exec` node. */
+/** The node process running the script, under npm (its child when the script `exec`s node). */
 function scriptProcess(run: Run, script: string): number {
+  const parents = new Map<number, number>();
+  const nodes: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const ppid = Number(
-        readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ')[1],
-      );
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (ppid === run.npm.pid && basename(argv[0] ?? '') === 'node' && argv[1]?.endsWith(script)) {
-        return Number(entry);
-      }
+      if (basename(argv[0] ?? '') === 'node' && argv[1]?.endsWith(script))
+        nodes.push(Number(entry));
     } catch {}
   }
-  throw new Error(`no node process running ${script} under npm (${run.npm.pid})`);
+  const under = (pid: number): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) {
+      if (p === run.npm.pid) return true;
+    }
+    return false;
+  };
+  const found = nodes.find(under);
+  if (found === undefined) throw new Error(`no node process running ${script} under npm`);
+  run.scriptPid = found;
+  return found;
 }
 
 /** Sends `signal` and returns how long it took until no process of the run was left. */
@@ -129,9 +139,11 @@ async function stopAndMeasure(run: Run, signal: NodeJS.Signals, pid: number): Pr
 
 afterEach(() => {
   for (const run of runs.splice(0)) {
-    for (const p of processesWith(run.marker)) {
+    const pids = processesWith(run.marker).map((p) => p.pid);
+    if (run.scriptPid !== undefined && isRunning(run.scriptPid)) pids.push(run.scriptPid);
+    for (const pid of pids) {
       try {
-        process.kill(p.pid, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {}
     }
   }
