@@ -193,9 +193,10 @@ export function serverMessage(text: string): { message?: string; errorCode?: str
     return {};
   }
   const vault = VaultErrorBodySchema.safeParse(body);
-  if (vault.success && vault.data.errors.length > 0) {
-    return { message: vault.data.errors.map((x) => String(x)).join('; ') };
-  }
+  // Vault's errors are strings. Anything else is left out: String() throws on a parsed object
+  // such as {"toString": 1}, and an object may hold what must not reach a message.
+  const errors = vault.success ? vault.data.errors.filter((x) => typeof x === 'string') : [];
+  if (errors.length > 0) return { message: errors.join('; ') };
   const iam = IamErrorBodySchema.safeParse(body);
   if (iam.success && (iam.data.errorCode || iam.data.errorMessage)) {
     return {

@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane } from './controlplane.ts';
+import { whenOrphaned } from './watchdog.ts';
 
 const { values } = parseArgs({
   options: { dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -43,6 +44,8 @@ try {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // `npm run` killed outright forwards nothing.
+  whenOrphaned(() => void shutdown('parent gone'));
 } catch (err) {
   log(`error: ${(err as Error).message}`);
   process.exit(1);
