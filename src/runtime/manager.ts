@@ -76,6 +76,7 @@ export class Manager {
   readonly #leaseStore: LeaseStore | undefined;
   readonly #informers: Array<Informer<KubeObject>> = [];
   readonly #controllers: Controller[] = [];
+  readonly #leaderWork: Array<(signal: AbortSignal) => Promise<void>> = [];
   readonly #servers: RunningServer[] = [];
   readonly #electionStop = new AbortController();
   readonly #workStop = new AbortController();
@@ -151,6 +152,15 @@ export class Manager {
     });
     this.#controllers.push(controller);
     return controller;
+  }
+
+  /**
+   * Work that runs beside the controllers while this replica leads (after the caches synced);
+   * `signal` aborts when leading ends or the manager stops.
+   */
+  whileLeading(work: (signal: AbortSignal) => Promise<void>): void {
+    if (this.#started) throw new ManagerError('STARTED', 'add work before the manager starts');
+    this.#leaderWork.push(work);
   }
 
   /** Addresses actually bound (`host:port`), once started. */
@@ -253,7 +263,14 @@ export class Manager {
       { controllers: this.#controllers.map((c) => c.name) },
       'caches synced; starting controllers',
     );
-    await Promise.all(this.#controllers.map((c) => c.run(signal)));
+    await Promise.all([
+      ...this.#controllers.map((c) => c.run(signal)),
+      ...this.#leaderWork.map((work) =>
+        work(signal).catch((err: unknown) => {
+          this.log.error({ err: describeError(err) }, 'work run while leading failed');
+        }),
+      ),
+    ]);
   }
 
   async #shutdown(reason: ExitReason): Promise<ManagerExit> {

@@ -5,8 +5,6 @@ import { createLogger } from '../../runtime/logger.ts';
 import { FakeClock } from '../../runtime/testing/fake-clock.ts';
 import { SecretsManagerClientPool, SecretsManagerError } from '../../secretsmanager/index.ts';
 import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
-import type { EventRecorder } from '../shared/events.ts';
-import type { CustomResources } from '../shared/resources.ts';
 import { FakeInformer } from '../shared/testing/informer.ts';
 import { FakeEvents, FakeResources, FakeSecrets } from '../shared/testing/kube.ts';
 import { classifyStoreError, StoreReconciler } from './reconciler.ts';
@@ -50,7 +48,7 @@ describe('classifyStoreError', () => {
 const T0 = Date.UTC(2026, 0, 1, 12);
 const KIND = 'ClusterSecretStore';
 
-function setup(random = () => 0.5) {
+function setup(random = () => 0.5, writesStatus?: () => boolean) {
   const clock = new FakeClock(T0);
   const clusterSecretStores = new FakeInformer();
   const registry = new StoreRegistry({ log: createLogger({ level: 'silent' }) });
@@ -67,12 +65,12 @@ function setup(random = () => 0.5) {
     registry,
     pool: new SecretsManagerClientPool({ factory: () => sm }),
     core,
-    // The options name the concrete classes; the reconciler uses only what the fakes implement.
-    resources: resources as unknown as CustomResources,
-    events: events as unknown as EventRecorder,
+    resources,
+    events,
     clock,
     random,
     recheckMs: 60_000,
+    ...(writesStatus ? { writesStatus } : {}),
   });
   const stored = resources.put(KIND, {
     apiVersion: API_VERSION,
@@ -157,6 +155,20 @@ describe('StoreReconciler', () => {
     await t.reconcile();
     expect(t.resources.writes).toHaveLength(1);
     expect(t.sm.calls.at(-1)).toMatchObject({ method: 'validate', args: [{ fresh: false }] });
+    expect(t.events.recorded).toHaveLength(1);
+  });
+
+  it('validates but writes no status nor Event while another shard writes store status', async () => {
+    let writer = false;
+    const t = setup(undefined, () => writer);
+    t.putKey();
+    await t.reconcile();
+    expect(t.state()).toMatchObject({ ready: true });
+    expect(t.resources.writes).toHaveLength(0);
+    expect(t.events.recorded).toHaveLength(0);
+    writer = true;
+    await t.reconcile();
+    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Valid' });
     expect(t.events.recorded).toHaveLength(1);
   });
 });

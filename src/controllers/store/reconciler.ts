@@ -23,10 +23,9 @@ import {
   type StoreConnection,
   secretsManagerUrl,
 } from '../../secretsmanager/index.ts';
-import type { EventRecorder } from '../shared/events.ts';
 import type { CustomResources } from '../shared/resources.ts';
 import { readSecret, type SecretsApi } from '../shared/secrets.ts';
-import { StatusWriter } from '../shared/status.ts';
+import { type EventSink, StatusWriter } from '../shared/status.ts';
 import { describeStore, type StoreKey, storeId, storeKeyOfObjectKey } from './key.ts';
 import type { StoreRegistry } from './registry.ts';
 
@@ -39,11 +38,16 @@ export interface StoreReconcilerOptions {
   registry: StoreRegistry;
   pool: SecretsManagerClientPool;
   core: SecretsApi;
-  resources: CustomResources;
-  events: EventRecorder;
+  resources: Pick<CustomResources, 'patchStatus' | 'replaceStatus'>;
+  events: EventSink;
   clock: Clock;
   /** Recheck jitter source (default Math.random). */
   random?: () => number;
+  /**
+   * Whether this process writes store status now (default always). Sharded, only the holder of
+   * the store-status Lease does; every shard still validates stores for its own resources.
+   */
+  writesStatus?: () => boolean;
   recheckMs?: number;
 }
 
@@ -283,6 +287,7 @@ export class StoreReconciler implements Reconciler {
     outcome: Outcome,
     signal: AbortSignal,
   ): Promise<void> {
+    if (this.#o.writesStatus && !this.#o.writesStatus()) return;
     const now = new Date(this.#o.clock.now());
     const generation = obj.metadata.generation ?? 0;
     const status = (obj.status ?? {}) as {
