@@ -150,6 +150,8 @@ describe('reading each secret type', () => {
       secretName: 'test-iam-credentials',
       groupId: 'default',
       reuseApiKey: true,
+      // last_update_date: when these credentials were generated.
+      createdAt: Date.parse('2020-12-16T20:54:52Z'),
       receivedAt: clock.now(),
     });
     expect(secretFields(s)).toEqual({

@@ -42,7 +42,8 @@ describe('FakeSecretsManagerClient', () => {
     now += 30_000;
     const r2 = await fake.getIamCredentials({ id: 'i2' });
     expect(r2.apiKey).toBe(r1.apiKey);
-    expect(r2.ttlSeconds).toBe(30);
+    expect(r2.ttlSeconds).toBe(60);
+    expect(r2.createdAt).toBe(r1.createdAt);
     now += 31_000;
     expect((await fake.getIamCredentials({ id: 'i2' })).apiKey).not.toBe(r1.apiKey);
     await fake.deleteServiceId(a.serviceId);

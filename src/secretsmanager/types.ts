@@ -241,6 +241,12 @@ export interface IamCredentials {
   groupId: string;
   /** The secret is set to hand out the same key until it expires (`reuse_api_key`). */
   reuseApiKey?: boolean;
+  /**
+   * When the credentials handed out were generated, by the server's clock (the secret's
+   * `last_update_date`: each new pair is a new version). A reused key expires `ttlSeconds` after
+   * this, not after the read.
+   */
+  createdAt?: number;
   /** Client clock (ms since epoch) when the response arrived. */
   receivedAt: number;
 }
@@ -332,6 +338,8 @@ export function toIamCredentials(
   const ttlSeconds = ttlToSeconds(d.ttl);
   if (ttlSeconds === undefined) return undefined;
   const meta = toMetadata(d);
+  const updated = d.last_update_date ? Date.parse(d.last_update_date) : Number.NaN;
+  const createdAt = Number.isFinite(updated) ? updated : undefined;
   return {
     apiKey: d.api_key,
     ...(d.api_key_id ? { apiKeyId: d.api_key_id } : {}),
@@ -345,6 +353,7 @@ export function toIamCredentials(
     ...(meta.currentVersionId ? { secretVersionId: meta.currentVersionId } : {}),
     groupId: meta.groupId,
     ...(d.reuse_api_key != null ? { reuseApiKey: d.reuse_api_key } : {}),
+    ...(createdAt !== undefined ? { createdAt } : {}),
     receivedAt,
   };
 }

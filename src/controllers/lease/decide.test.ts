@@ -3,6 +3,7 @@ import type { IAMCredentialLeaseStatus } from '../../api/index.ts';
 import { FakeClock } from '../../runtime/testing/fake-clock.ts';
 import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
 import {
+  expiryOf,
   leaseTrigger,
   ms,
   type RecordInput,
@@ -196,6 +197,30 @@ describe('recordCredential', () => {
     const creds = await s.sm.getIamCredentials({ name: 'cos-writer' });
     const marker = { startedAt: rfc3339(s.clock.now()), store: 'SecretStore/sm', secretId: 'x' };
     expect(recordCredential({ minting: marker }, creds, s.input()).status.minting).toBeUndefined();
+  });
+});
+
+describe('the expiry of a reused key', () => {
+  it('is its generation time + TTL when another reader minted it earlier, not the read + TTL', async () => {
+    const s = setup({ ttlSeconds: 600, reuseApiKey: true });
+    const minted = s.clock.now();
+    await s.sm.getIamCredentials({ name: 'cos-writer' }); // another reader mints it
+    await s.clock.advance(400_000);
+    const creds = await s.sm.getIamCredentials({ name: 'cos-writer' });
+    const current = recordCredential({}, creds, s.input()).status.current!;
+    expect(ms(current.expiresAt)).toBe(minted + 600_000);
+    expect(current.renewAt).toBe(current.expiresAt);
+    expect(expiryOf(creds, s.clock.now(), true)).toBe(minted + 600_000);
+  });
+
+  it('is never later than a new key would live, and a key just handed out lives that second', () => {
+    const now = Date.UTC(2026, 0, 1, 12);
+    // A generation time after the read (clock skew) does not extend it.
+    expect(expiryOf({ ttlSeconds: 60, createdAt: now + 30_000 }, now, true)).toBe(now + 60_000);
+    // Expired by whole-second rounding of last_update_date, yet handed out: one second.
+    expect(expiryOf({ ttlSeconds: 60, createdAt: now - 60_500 }, now, true)).toBe(now + 1_000);
+    // A key minted by this read: the read + TTL, whatever the secret's last update says.
+    expect(expiryOf({ ttlSeconds: 60, createdAt: now - 50_000 }, now, false)).toBe(now + 60_000);
   });
 });
 

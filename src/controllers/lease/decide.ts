@@ -116,8 +116,8 @@ export function recordCredential(
   const previous = status.current;
   const sameKey = isSameCredential(previous, creds, input.apiKeyHash);
   const issuedAt = input.requestedAt;
-  const expiresAt = input.requestedAt + creds.ttlSeconds * 1000;
   const reused = sameKey || creds.reuseApiKey === true;
+  const expiresAt = expiryOf(creds, input.requestedAt, reused);
   // Secrets Manager hands out a reused key until it expires: a new one exists only after that.
   const renewAt = reused
     ? expiresAt
@@ -170,6 +170,27 @@ export function recordCredential(
     );
   }
   return { status: next, sameKey: false, ...(previous ? { replaced: previous } : {}) };
+}
+
+/**
+ * When a credential just read expires. A new key cannot have been minted before the request
+ * was sent, so `requestedAt + ttl` is never late for it. A reused key may have been minted long
+ * before, by another reader: it expires `ttl` after it was generated (`createdAt`, the server's
+ * last_update_date), never later than a new key would. An older generation time can only bring
+ * the expiry forward, so a key is not taken for valid past its real expiry (beyond the second of
+ * rounding of last_update_date).
+ */
+export function expiryOf(
+  creds: Pick<IamCredentials, 'ttlSeconds' | 'createdAt'>,
+  requestedAt: number,
+  reused: boolean,
+): number {
+  const ttl = creds.ttlSeconds * 1000;
+  if (!reused || creds.createdAt === undefined) return requestedAt + ttl;
+  // The server just handed it out, so it was valid a moment ago; last_update_date has whole
+  // seconds, so a key at the end of its life may compute as just expired: it is given that
+  // second, and read again then.
+  return Math.max(Math.min(creds.createdAt, requestedAt) + ttl, requestedAt + Math.min(ttl, 1_000));
 }
 
 /** The identity fields shared by current, pending and revoked entries. */

@@ -94,5 +94,9 @@ export function readCredential(
     }
   }
   requireEngine({ world, createdBy: '', now: world.clock(), strict: true });
-  return { cred: world.credentials.mint(secret, secret.attrs.ttl as number), reused: false };
+  const cred = world.credentials.mint(secret, secret.attrs.ttl as number);
+  // New credentials are a new version of the secret: its last_update_date says when they were made.
+  secret.updatedAt = cred.issuedAt;
+  secret.rendered.clear();
+  return { cred, reused: false };
 }

@@ -20,8 +20,11 @@ const T = 'iam_credentials';
 
 /**
  * `GET iam_credentials/creds/{id|name}`: mints a service ID and API key (or returns the current
- * pair with `reuse_api_key`). `ttl` is how many seconds the returned key stays valid. Like the
- * real service the lease fields are empty, unless the emulator runs with lease IDs.
+ * pair with `reuse_api_key`). As in the service's examples, `ttl` is the secret's TTL in seconds
+ * and `last_update_date` the time the credentials handed out were generated (each new pair is a
+ * new version of the secret), so a reader of a reused key learns when it expires. The lease
+ * fields are empty, unless the emulator runs with lease IDs (then `lease_duration` is what the
+ * key has left, as Vault reports a lease).
  */
 function readCreds(ctx: RequestContext, group: string | undefined, id: string): Reply {
   const secret = findSecret(ctx, T, group, id);
@@ -30,7 +33,7 @@ function readCreds(ctx: RequestContext, group: string | undefined, id: string): 
   const data = renderObject(ctx.world, ENGINES[T], secret, 'metadata');
   data.api_key = cred.apiKey;
   data.service_id = cred.serviceId;
-  data.ttl = remaining;
+  data.ttl = Math.round((cred.expiresAt - cred.issuedAt) / 1000);
   const sorted = Object.fromEntries(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : 1)));
   return cred.leaseId
     ? vault(sorted, { leaseId: cred.leaseId, leaseDuration: remaining, renewable: false })

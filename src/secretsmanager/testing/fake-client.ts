@@ -181,9 +181,11 @@ export class FakeSecretsManagerClient implements SecretsManagerClient {
     if (!def) throw notFound(ref);
     const now = this.now();
     const current = this.#current.get(def.id);
-    if (def.reuseApiKey && current && current.receivedAt + current.ttlSeconds * 1000 > now) {
-      const remaining = Math.ceil((current.receivedAt + current.ttlSeconds * 1000 - now) / 1000);
-      return { ...current, ttlSeconds: remaining, receivedAt: now };
+    // As the service (and the emulator): a reused key comes with the secret's TTL and the time
+    // it was generated, from which the reader works out what is left.
+    const created = current?.createdAt ?? current?.receivedAt ?? 0;
+    if (def.reuseApiKey && current && created + current.ttlSeconds * 1000 > now) {
+      return { ...current, receivedAt: now };
     }
     const n = ++this.#seq;
     const creds: IamCredentials = {
@@ -198,6 +200,7 @@ export class FakeSecretsManagerClient implements SecretsManagerClient {
       secretName: def.name,
       secretVersionId: `version-fake-${n}`,
       groupId: def.groupId ?? 'default',
+      createdAt: now,
       ...(def.reuseApiKey !== undefined ? { reuseApiKey: def.reuseApiKey } : {}),
       receivedAt: now,
     };

@@ -2,6 +2,7 @@
 // revoked while it is current; a server with lease IDs gets sys/leases/revoke; a store set to
 // secretVersionData revokes only the current version and leaves replaced keys to expire.
 import { afterAll, describe, expect, it } from 'vitest';
+import { createSecretsManagerClient } from '../../../src/secretsmanager/index.ts';
 import { eventually } from '../support/cluster.ts';
 import { LeaseEnv } from './harness.ts';
 
@@ -60,6 +61,44 @@ describe('reuse_api_key', () => {
     expect(old?.state).toBe('expired');
     expect(e.em.counters().credentialsRevoked.total).toBe(0);
     await e.deleteLease('b');
+  });
+});
+
+describe('a reused key another reader minted first', () => {
+  it('expires when that key does, not a TTL after the lease read it: the Secret never holds it expired', async () => {
+    const e = await env({ prefix: 'lease-reuse-first' });
+    const secret = e.credentialSecret(16, { reuse: true });
+    // Someone else (another cluster, a script) reads the secret first and mints the key.
+    const other = createSecretsManagerClient({
+      url: e.sm.url,
+      iamUrl: e.sm.url,
+      apiKey: e.sm.apiKey,
+    });
+    const first = await other.getIamCredentials({ name: secret });
+    const mintedAt = Date.now();
+    await other.close();
+    await new Promise((r) => setTimeout(r, 5_000));
+
+    await e.createLease('late', { credential: { name: secret }, gracePeriod: '0s' });
+    const leased = await e.leased('late');
+    expect(await e.apiKey('late')).toBe(first.apiKey);
+    // The key's own expiry (second precision), not the read + 16 s.
+    const expiresAt = Date.parse(leased.status?.current?.expiresAt ?? '');
+    expect(expiresAt).toBeLessThanOrEqual(mintedAt + 16_000);
+    expect(expiresAt).toBeGreaterThan(mintedAt + 14_000);
+
+    // Across the key's expiry the Secret moves to the next key; at most a moment (the re-read
+    // at the end of a reused key's life) passes with the old key in it.
+    let invalidMs = 0;
+    const until = mintedAt + 16_000 + 4_000;
+    while (Date.now() < until) {
+      const key = (await e.secretData('late'))?.apikey;
+      if (key !== undefined && !e.em.isApiKeyValid(key)) invalidMs += 250;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(invalidMs).toBeLessThanOrEqual(1_500);
+    expect(await e.apiKey('late')).not.toBe(first.apiKey);
+    await e.deleteLease('late');
   });
 });
 
