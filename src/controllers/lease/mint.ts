@@ -1,7 +1,6 @@
 // Minting: the one step that cannot be undone. A credential is read only after the intent is
 // recorded (status.minting), and recorded before it is exposed in the Secret.
 import type { PendingRevocation } from '../../api/index.ts';
-import { leaseTargetName } from '../../api/index.ts';
 import { describeError } from '../../runtime/errors.ts';
 import {
   type IamCredentials,
@@ -22,7 +21,7 @@ import {
   rfc3339,
 } from './decide.ts';
 import { chooseRoute, executeRevocation } from './revocation.ts';
-import { applyLeaseSecret } from './secret.ts';
+import { applyLeaseSecret, secretFor } from './secret.ts';
 import { credentialRef, describeCredentialSource, sourceHash } from './source.ts';
 import type { LeaseState, UsableStore } from './state.ts';
 
@@ -72,16 +71,9 @@ export async function leaseCredential(
     random: st.o.random,
   });
   const beforeRecord = st.status;
-  const keys = spec.target.keys;
-  const data = { [keys.apiKey]: creds.apiKey, [keys.serviceId]: creds.serviceId };
-  const targetName = leaseTargetName(st.lease);
+  const { name: targetName, data, record } = secretFor(st, creds.apiKey, creds.serviceId, hashKey);
   const oldSecretName = st.status.secretName;
-  st.status = {
-    ...recorded.status,
-    secretName: targetName,
-    secretKeys: { apiKey: keys.apiKey, serviceId: keys.serviceId },
-    dataHash: hashData(data, hashKey),
-  };
+  st.status = { ...recorded.status, ...record };
   try {
     await st.write();
   } catch (err) {

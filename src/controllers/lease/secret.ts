@@ -1,13 +1,45 @@
 // The lease's Secret: writing it with its owner, finding the one that holds the credential,
 // refusing someone else's, moving the credential to a new name, and rolling workloads after.
 import type { V1Secret } from '@kubernetes/client-node';
-import { computeRenewAt, leaseTargetName } from '../../api/index.ts';
+import {
+  computeRenewAt,
+  leaseTargetName,
+  type IAMCredentialLeaseStatus as Status,
+} from '../../api/index.ts';
 import { EVENT_REASONS } from '../shared/reasons.ts';
 import { restartWorkloads } from '../shared/rollout.ts';
 import { decodeData, deleteSecretIfOwned, hashData, readSecret } from '../shared/secrets.ts';
 import { targetOwnership, writeTarget } from '../shared/target.ts';
 import { ms, rfc3339 } from './decide.ts';
 import type { LeaseState } from './state.ts';
+
+/**
+ * The Secret's data for a credential under the spec's target name and keys, and the status
+ * fields that record where it is (the data hash lets a reconcile tell the Secret still holds it).
+ */
+export function secretFor(
+  st: LeaseState,
+  apiKey: string,
+  serviceId: string,
+  hashKey: Uint8Array,
+): {
+  name: string;
+  data: Record<string, string>;
+  record: Pick<Status, 'secretName' | 'secretKeys' | 'dataHash'>;
+} {
+  const keys = st.lease.spec.target.keys;
+  const data = { [keys.apiKey]: apiKey, [keys.serviceId]: serviceId };
+  const name = leaseTargetName(st.lease);
+  return {
+    name,
+    data,
+    record: {
+      secretName: name,
+      secretKeys: { apiKey: keys.apiKey, serviceId: keys.serviceId },
+      dataHash: hashData(data, hashKey),
+    },
+  };
+}
 
 /** Applies the Secret with the lease as its controller owner and the data hash stamped. */
 export async function applyLeaseSecret(
@@ -87,16 +119,9 @@ export async function rewriteSecret(
   const apiKey = oldKeys && values[oldKeys.apiKey];
   const serviceId = oldKeys && values[oldKeys.serviceId];
   if (apiKey === undefined || serviceId === undefined) return;
-  const keys = st.lease.spec.target.keys;
-  const data = { [keys.apiKey]: apiKey, [keys.serviceId]: serviceId };
-  const targetName = leaseTargetName(st.lease);
+  const { name: targetName, data, record } = secretFor(st, apiKey, serviceId, hashKey);
   const oldName = st.status.secretName;
-  st.status = {
-    ...st.status,
-    secretName: targetName,
-    secretKeys: { apiKey: keys.apiKey, serviceId: keys.serviceId },
-    dataHash: hashData(data, hashKey),
-  };
+  st.status = { ...st.status, ...record };
   await applyLeaseSecret(st, targetName, data);
   if (oldName && oldName !== targetName) {
     await deleteSecretIfOwned(st.o.secrets, st.ns, oldName, st.uid);

@@ -182,12 +182,7 @@ export class StoreReconciler implements Reconciler {
           private: sm.private ?? false,
         });
     } catch (err) {
-      return {
-        ok: false,
-        reason: STORE_REASONS.InvalidSpec,
-        message: describeError(err).message,
-        retry: 'never',
-      };
+      return invalidSpec(describeError(err).message);
     }
     const apiKeyRef = sm.auth.apiKey?.secretRef;
     if (!apiKeyRef) {
@@ -231,12 +226,7 @@ export class StoreReconciler implements Reconciler {
     try {
       client = this.#o.pool.get(id, connection);
     } catch (err) {
-      return {
-        ok: false,
-        reason: STORE_REASONS.InvalidSpec,
-        message: describeError(err).message,
-        retry: 'never',
-      };
+      return invalidSpec(describeError(err).message);
     }
     const previous = this.#clients.get(id);
     const state = this.#o.registry.stateOf(key);
@@ -323,6 +313,11 @@ export class StoreReconciler implements Reconciler {
       signal,
     );
   }
+}
+
+/** A spec the store cannot work with; retried only when it changes. */
+function invalidSpec(message: string): Extract<Outcome, { ok: false }> {
+  return { ok: false, reason: STORE_REASONS.InvalidSpec, message, retry: 'never' };
 }
 
 /** A SecretStore reads Secrets only in its own namespace; a ClusterSecretStore names one. */

@@ -82,25 +82,14 @@ export class FakeSecretsManagerClient implements SecretsManagerClient {
       };
       return { type: 'iam_credentials', metadata, credentials };
     }
-    const found = this.#secrets.find(
-      (s) =>
-        s.type === ref.type &&
-        (ref.id !== undefined ? s.metadata.id === ref.id : s.metadata.name === ref.name) &&
-        sameGroup(s.metadata.groupId, ref.group),
-    );
-    if (!found) throw notFound(ref);
+    const found = this.#findSecret(ref);
     return structuredClone(found);
   }
 
   async getSecretMetadata(ref: SecretRef): Promise<SecretMetadata> {
     this.#enter('getSecretMetadata', [ref]);
     if (ref.type === 'iam_credentials') {
-      const def = this.#iam.find(
-        (s) =>
-          (ref.id !== undefined ? s.id === ref.id : s.name === ref.name) &&
-          sameGroup(s.groupId ?? 'default', ref.group),
-      );
-      if (!def) throw notFound(ref);
+      const def = this.#findIam(ref);
       return {
         id: def.id,
         name: def.name,
@@ -110,13 +99,7 @@ export class FakeSecretsManagerClient implements SecretsManagerClient {
         reuseApiKey: def.reuseApiKey === true,
       };
     }
-    const found = this.#secrets.find(
-      (s) =>
-        s.type === ref.type &&
-        (ref.id !== undefined ? s.metadata.id === ref.id : s.metadata.name === ref.name) &&
-        sameGroup(s.metadata.groupId, ref.group),
-    );
-    if (!found) throw notFound(ref);
+    const found = this.#findSecret(ref);
     return structuredClone(found.metadata);
   }
 
@@ -172,13 +155,29 @@ export class FakeSecretsManagerClient implements SecretsManagerClient {
     if (next) throw next;
   }
 
-  #mint(ref: SecretRef): IamCredentials {
+  #findSecret(ref: SecretRef): RemoteSecret {
+    const found = this.#secrets.find(
+      (s) =>
+        s.type === ref.type &&
+        (ref.id !== undefined ? s.metadata.id === ref.id : s.metadata.name === ref.name) &&
+        sameGroup(s.metadata.groupId, ref.group),
+    );
+    if (!found) throw notFound(ref);
+    return found;
+  }
+
+  #findIam(ref: SecretRef): FakeIamSecret {
     const def = this.#iam.find(
       (s) =>
         (ref.id !== undefined ? s.id === ref.id : s.name === ref.name) &&
         sameGroup(s.groupId ?? 'default', ref.group),
     );
     if (!def) throw notFound(ref);
+    return def;
+  }
+
+  #mint(ref: SecretRef): IamCredentials {
+    const def = this.#findIam(ref);
     const now = this.now();
     const current = this.#current.get(def.id);
     // As the service (and the emulator): a reused key comes with the secret's TTL and the time
