@@ -254,7 +254,9 @@ export const ExternalSecretTarget = withRules(
         .max(253)
         .regex(/^[A-Za-z0-9][-A-Za-z0-9_./]*$/, { error: 'must be a Secret type' })
         .optional()
-        .describe('The Secret type. Default: Opaque. Example: kubernetes.io/tls.'),
+        .describe(
+          'The Secret type. Default: Opaque. Example: kubernetes.io/tls: a certificate secret extracted whole (dataFrom.extract of imported_cert, public_cert or private_cert, without keyPrefix) then becomes tls.crt (the certificate and its intermediates), tls.key and ca.crt.',
+        ),
       labels: stringMap().optional().describe('Labels to set on the Secret. Example: {app: web}.'),
       annotations: stringMap()
         .optional()

@@ -40,6 +40,8 @@ export type FetchResult =
   | { ok: true; data: Record<string, string>; reads: number }
   | { ok: false; failure: FetchFailure };
 
+import { isCertificateSecret, TLS_SECRET_TYPE, tlsEntries } from './tls.ts';
+
 class Failed extends Error {
   readonly failure: FetchFailure;
 
@@ -82,9 +84,10 @@ function toSecretRef(ref: RefLike): SecretRef {
  */
 export async function fetchSecretData(
   client: SecretsManagerClient,
-  spec: Pick<ExternalSecretSpec, 'data' | 'dataFrom'>,
+  spec: Pick<ExternalSecretSpec, 'data' | 'dataFrom'> & { target?: { type?: string | undefined } },
   opts: RequestOptions = {},
 ): Promise<FetchResult> {
+  const tls = spec.target?.type === TLS_SECRET_TYPE;
   const reads = new Map<string, Promise<RemoteSecret | undefined>>();
   const missing = new Set<string>();
   const present = new Set<string>();
@@ -125,7 +128,7 @@ export async function fetchSecretData(
 
   try {
     const fromParts = await Promise.all(
-      (spec.dataFrom ?? []).map((item) => dataFromEntries(client, item, read, opts)),
+      (spec.dataFrom ?? []).map((item) => dataFromEntries(client, item, read, opts, tls)),
     );
     const itemParts = await Promise.all(
       (spec.data ?? []).map(async (item) => dataEntry(item, await read(item.remoteRef, true))),
@@ -218,8 +221,9 @@ async function dataFromEntries(
   item: DataFromItem,
   read: Reader,
   opts: RequestOptions,
+  tls: boolean,
 ): Promise<Record<string, string>> {
-  if (item.extract) return extractEntries(item.extract, await read(item.extract, true));
+  if (item.extract) return extractEntries(item.extract, await read(item.extract, true), tls);
   if (item.find) return findEntries(client, item.find, read, opts);
   return {};
 }
@@ -227,9 +231,18 @@ async function dataFromEntries(
 function extractEntries(
   source: ExtractSource,
   secret: RemoteSecret | undefined,
+  tls = false,
 ): Record<string, string> {
   if (!secret) return {};
   const prefix = source.keyPrefix ?? '';
+  // A certificate extracted whole into a kubernetes.io/tls Secret: its tls.* keys.
+  if (tls && prefix === '' && isCertificateSecret(secret)) {
+    const entries = tlsEntries(secret);
+    if (!entries.ok) {
+      throw new Failed({ kind: 'content', message: `${describeRef(source)} ${entries.message}` });
+    }
+    return entries.data;
+  }
   const out: Record<string, string> = {};
   for (const [field, value] of Object.entries(secretFields(secret))) {
     out[validKey(`${prefix}${field}`, describeRef(source))] = value;
