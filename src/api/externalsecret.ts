@@ -104,12 +104,28 @@ export const RemoteRef = withRules(
 );
 export type RemoteRef = z.infer<typeof RemoteRef>;
 
+export const DECODING_STRATEGIES = ['None', 'Base64', 'Base64URL', 'Auto'] as const;
+export type DecodingStrategy = (typeof DECODING_STRATEGIES)[number];
+
+const decodingStrategyField = () =>
+  z
+    .enum(DECODING_STRATEGIES)
+    .optional()
+    .describe(
+      'How a value read from Secrets Manager is decoded before it is written: None (default: as ' +
+        'it is), Base64, Base64URL (URL-safe alphabet, padding optional), or Auto (Base64 or ' +
+        'Base64URL when the value is one, else as it is). Decoded bytes are written exactly, so ' +
+        'a keystore or any binary file can be kept base64-encoded in Secrets Manager. A value ' +
+        'that is not in the given encoding gets Ready=False (SyncError) and nothing is written.',
+    );
+
 export const DataItem = z
   .object({
     secretKey: secretDataKey().describe(
       'The key to write in the target Secret. Example: password.',
     ),
     remoteRef: RemoteRef,
+    decodingStrategy: decodingStrategyField(),
   })
   .describe('One key of the target Secret, taken from one secret (or one field of it).');
 export type DataItem = z.infer<typeof DataItem>;
@@ -203,6 +219,7 @@ export const DataFromItem = withRules(
     .object({
       extract: ExtractSource.optional(),
       find: FindSource.optional(),
+      decodingStrategy: decodingStrategyField(),
     })
     .describe('A source of many keys: set exactly one of extract or find.'),
   [

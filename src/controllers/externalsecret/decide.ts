@@ -13,7 +13,7 @@ import {
   setCondition,
 } from '../../api/index.ts';
 import { ANNOTATIONS } from '../shared/constants.ts';
-import { secretDataHash } from '../shared/secrets.ts';
+import { type SecretValue, secretDataHash, valueBytes } from '../shared/secrets.ts';
 import { targetOwnership } from '../shared/target.ts';
 import { nextRefreshAt } from './refresh.ts';
 
@@ -177,12 +177,15 @@ export function writeDecision(
   return 'compare';
 }
 
-/** Whether the Secret already holds every value of `data`. */
+/** Whether the Secret already holds every value of `data`, byte for byte. */
 export function holdsValues(
-  data: Record<string, string>,
-  current: Record<string, string>,
+  data: Readonly<Record<string, SecretValue>>,
+  current: Readonly<Record<string, SecretValue>>,
 ): boolean {
-  return Object.entries(data).every(([k, v]) => current[k] === v);
+  return Object.entries(data).every(([k, v]) => {
+    const held = current[k];
+    return held !== undefined && valueBytes(held).equals(valueBytes(v));
+  });
 }
 
 /** A finalizer only where deletion needs more than garbage collection. */

@@ -4,6 +4,7 @@
 import {
   type DataFromItem,
   type DataItem,
+  type DecodingStrategy,
   type ExternalSecretSpec,
   type ExtractSource,
   type FindSource,
@@ -37,9 +38,11 @@ export type FetchFailure =
   | { kind: 'remote'; message: string; error: SecretsManagerError | undefined };
 
 export type FetchResult =
-  | { ok: true; data: Record<string, string>; reads: number }
+  | { ok: true; data: Record<string, SecretValue>; reads: number }
   | { ok: false; failure: FetchFailure };
 
+import type { SecretValue } from '../shared/secrets.ts';
+import { decodeValue } from './decode.ts';
 import { isCertificateSecret, TLS_SECRET_TYPE, tlsEntries } from './tls.ts';
 
 class Failed extends Error {
@@ -143,7 +146,7 @@ export async function fetchSecretData(
           : `${missing.size} of the remote secrets this resource reads ${missing.size === 1 ? 'does' : 'do'} not exist in Secrets Manager`,
       });
     }
-    const data: Record<string, string> = {};
+    const data: Record<string, SecretValue> = {};
     for (const part of fromParts) Object.assign(data, part);
     for (const part of itemParts) if (part) data[part[0]] = part[1];
     return { ok: true, data, reads: reads.size };
@@ -202,21 +205,56 @@ function mintsKeys(ref: RefLike): FetchFailure {
 }
 
 /** The value of one `data` entry, or undefined when its secret is gone. */
-function dataEntry(item: DataItem, secret: RemoteSecret | undefined): [string, string] | undefined {
+function dataEntry(
+  item: DataItem,
+  secret: RemoteSecret | undefined,
+): [string, SecretValue] | undefined {
   if (!secret) return undefined;
   const { property } = item.remoteRef;
-  if (property === undefined) return [item.secretKey, wholeValue(secret)];
-  const value = pickProperty(secret, property);
+  const value = property === undefined ? wholeValue(secret) : pickProperty(secret, property);
   if (value === undefined) {
     throw new Failed({
       kind: 'content',
       message: `${describeRef(item.remoteRef)} has no field "${property}" (spec.data key ${item.secretKey})`,
     });
   }
-  return [item.secretKey, value];
+  return [
+    item.secretKey,
+    decoded(value, item.decodingStrategy, () => {
+      return `the value of ${describeRef(item.remoteRef)} for spec.data key ${item.secretKey}`;
+    }),
+  ];
+}
+
+/** `value` decoded as `strategy` says, or a content failure naming `what` (never the value). */
+function decoded(
+  value: string,
+  strategy: DecodingStrategy | undefined,
+  what: () => string,
+): SecretValue {
+  const result = decodeValue(value, strategy);
+  if (!result.ok) throw new Failed({ kind: 'content', message: `${what()} ${result.message}` });
+  return result.value;
 }
 
 async function dataFromEntries(
+  client: SecretsManagerClient,
+  item: DataFromItem,
+  read: Reader,
+  opts: RequestOptions,
+  tls: boolean,
+): Promise<Record<string, SecretValue>> {
+  const entries = await dataFromText(client, item, read, opts, tls);
+  if ((item.decodingStrategy ?? 'None') === 'None') return entries;
+  const source = item.extract ? describeRef(item.extract) : 'a dataFrom.find';
+  const out: Record<string, SecretValue> = {};
+  for (const [key, value] of Object.entries(entries)) {
+    out[key] = decoded(value, item.decodingStrategy, () => `key ${key} from ${source}`);
+  }
+  return out;
+}
+
+async function dataFromText(
   client: SecretsManagerClient,
   item: DataFromItem,
   read: Reader,

@@ -4,10 +4,11 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { API_VERSION, type ExternalSecret, externalSecretTargetName } from '../../api/index.ts';
 import {
-  decodeData,
+  decodeDataBytes,
   deleteSecretIfOwned,
   releaseSecret,
   type SecretsApi,
+  type SecretValue,
 } from '../shared/secrets.ts';
 import { dropRenamedTarget, type TargetReader, writeTarget } from '../shared/target.ts';
 import { holdsValues, type Written, writeDecision } from './decide.ts';
@@ -32,7 +33,11 @@ export class TargetSecrets {
   }
 
   /** Whether the Secret must be written (see `writeDecision`); compares values if it must. */
-  async needsWrite(s: TargetSync, data: Record<string, string>, hash: string): Promise<boolean> {
+  async needsWrite(
+    s: TargetSync,
+    data: Readonly<Record<string, SecretValue>>,
+    hash: string,
+  ): Promise<boolean> {
     const id = idOf(s.es);
     const seen = (await s.target.known()) ?? (await s.target.meta());
     const decision = writeDecision(s.es, hash, seen, this.#written.get(id));
@@ -40,13 +45,17 @@ export class TargetSecrets {
     // Unknown to this process, or changed since our write: compare the values themselves.
     const full = await s.target.full();
     if (!full) return true;
-    const same = holdsValues(data, decodeData(full.data));
+    const same = holdsValues(data, decodeDataBytes(full.data));
     if (same) this.#written.set(id, { resourceVersion: full.metadata?.resourceVersion, hash });
     return !same;
   }
 
   /** Applies the data; a Secret of ours whose type must change is recreated. */
-  async write(s: TargetSync, data: Record<string, string>, hash: string): Promise<void> {
+  async write(
+    s: TargetSync,
+    data: Readonly<Record<string, SecretValue>>,
+    hash: string,
+  ): Promise<void> {
     const { es, target: reader, signal } = s;
     const target = es.spec.target;
     const merge = target.creationPolicy === 'Merge';

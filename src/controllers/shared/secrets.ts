@@ -24,11 +24,21 @@ export interface SecretOwner {
   uid: string;
 }
 
+/** A value for a Secret key: text (written as UTF-8) or bytes (written exactly). */
+export type SecretValue = string | Uint8Array;
+
+/** The bytes a value is written as. */
+export function valueBytes(value: SecretValue): Buffer {
+  return typeof value === 'string'
+    ? Buffer.from(value, 'utf8')
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
 export interface ApplySecretOptions {
   namespace: string;
   name: string;
-  /** Plain strings; base64-encoded here. Keys not listed that we applied before are removed. */
-  data: Record<string, string>;
+  /** Text or bytes; base64-encoded here. Keys not listed that we applied before are removed. */
+  data: Readonly<Record<string, SecretValue>>;
   /** Omit to leave the type to whoever owns it (Merge mode); new Secrets default to Opaque. */
   type?: string;
   labels?: Record<string, string>;
@@ -159,11 +169,16 @@ export async function deleteSecretIfOwned(
   }
 }
 
-export function encodeData(data: Record<string, string>): Record<string, string> {
+export function encodeData(data: Readonly<Record<string, SecretValue>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(data)) {
-    out[key] = Buffer.from(value, 'utf8').toString('base64');
-  }
+  for (const [key, value] of Object.entries(data)) out[key] = valueBytes(value).toString('base64');
+  return out;
+}
+
+/** A Secret's data as the bytes stored (binary-safe). */
+export function decodeDataBytes(data: Record<string, string> | undefined): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [key, value] of Object.entries(data ?? {})) out[key] = Buffer.from(value, 'base64');
   return out;
 }
 
@@ -182,12 +197,13 @@ export const HASH_PREFIX = 'hmac-sha256:';
  * values in key order, each length-prefixed so no two different maps encode the same. Without
  * the key a digest in status or an annotation cannot be used to test guesses of short values.
  */
-export function hashData(data: Readonly<Record<string, string>>, key: Uint8Array): string {
+export function hashData(data: Readonly<Record<string, SecretValue>>, key: Uint8Array): string {
   const mac = createHmac('sha256', key);
   for (const name of Object.keys(data).sort()) {
-    const value = data[name] as string;
-    mac.update(`${Buffer.byteLength(name)}:${name}${Buffer.byteLength(value)}:`);
-    mac.update(value, 'utf8');
+    // Text is hashed as its UTF-8 bytes, so a digest does not depend on how a value is held.
+    const bytes = valueBytes(data[name] as SecretValue);
+    mac.update(`${Buffer.byteLength(name)}:${name}${bytes.length}:`);
+    mac.update(bytes);
   }
   return `${HASH_PREFIX}${mac.digest('hex')}`;
 }

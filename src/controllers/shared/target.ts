@@ -10,6 +10,7 @@ import {
   releaseSecret,
   type SecretOwner,
   type SecretsApi,
+  type SecretValue,
 } from './secrets.ts';
 
 /** Who holds an existing Secret, seen from the resource with `uid`. */
@@ -39,7 +40,7 @@ export function targetOwnership(
 export interface TargetWrite {
   namespace: string;
   name: string;
-  data: Record<string, string>;
+  data: Readonly<Record<string, SecretValue>>;
   /** Undefined leaves the type to whoever owns the Secret (Merge). */
   type?: string;
   labels?: Record<string, string> | undefined;
