@@ -53,6 +53,8 @@ export interface ChaosOptions {
   outageSeconds?: number;
   /** Control-plane binaries (default: build.sh's cache). */
   binDir?: string;
+  /** The operators' `--log-level` (default info); debug gives the key search more to read. */
+  logLevel?: 'debug' | 'info';
   /** Keep the operator logs and the control plane's directory even when every goal is met. */
   keepLogs?: boolean;
   random?: () => number;
@@ -305,7 +307,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       '--health-probe-bind-address',
       '127.0.0.1:0',
       '--log-level',
-      'info',
+      options.logLevel ?? 'info',
       '--shutdown-timeout',
       '2s',
     ];

@@ -1,5 +1,6 @@
 /**
- * `npm run chaos -- [--leases 100] [--ttl 120] [--minutes 8] [--grace S] [--outage S] [--keep-logs]`
+ * `npm run chaos -- [--leases 100] [--ttl 120] [--minutes 8] [--grace S] [--outage S]
+ *                 [--log-level info|debug] [--keep-logs]`
  *
  * Runs the lease chaos (./chaos.ts) on a control plane of its own, prints its figures as a
  * table, and exits 1 when any goal is missed (the operator logs are then kept and named).
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '8' },
     grace: { type: 'string' },
     outage: { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
     'keep-logs': { type: 'boolean', default: false },
   },
 });
@@ -25,6 +27,7 @@ const report = await runChaos({
   minutes: Number(values.minutes),
   ...(values.grace !== undefined ? { graceSeconds: Number(values.grace) } : {}),
   ...(values.outage !== undefined ? { outageSeconds: Number(values.outage) } : {}),
+  logLevel: values['log-level'] === 'debug' ? 'debug' : 'info',
   keepLogs: values['keep-logs'],
   log: (line) => say(`  ${line}`),
 });

@@ -12,6 +12,8 @@ it('under kills, a leader handover, an API server restart and a Secrets Manager 
     ttlSeconds: 45,
     minutes: 2.5,
     killIntervalSeconds: [5, 12],
+    // Debug lines too: the search for leaked keys reads everything the operator can say.
+    logLevel: 'debug',
     ...(binDir() ? { binDir: binDir() } : {}),
   });
   const summary = JSON.stringify({ ...report, findings: report.findings.slice(0, 10) });
@@ -21,4 +23,5 @@ it('under kills, a leader handover, an API server restart and a Secrets Manager 
   expect(report.kills.leader, summary).toBeGreaterThan(0);
   expect(report.leasesAfterApiRestart).toBe(12);
   expect(report.heldSamples).toBeGreaterThan(12 * 60);
+  expect(report.logBytes).toBeGreaterThan(0);
 }, 420_000);
