@@ -555,12 +555,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     for (const r of [...pair, solo]) await r.retire();
     const logs = readdirSync(logDir).map((f) => readLog(join(logDir, f)));
-    const reports = new Set(events.items.map((e) => e.message ?? ''));
+    // One report per lease and marker: the message names the marker's time, not the lease.
+    const reports = new Set(
+      events.items.map((e) => `${namespace}/${e.involvedObject.name}|${e.message ?? ''}`),
+    );
     for (const text of logs) {
       for (const line of text.split('\n')) {
         if (!line.includes('possibly unrecorded credential')) continue;
         try {
-          reports.add(String((JSON.parse(line) as { message?: unknown }).message));
+          const entry = JSON.parse(line) as { resource?: unknown; message?: unknown };
+          reports.add(`${String(entry.resource)}|${String(entry.message)}`);
         } catch {
           reports.add(line);
         }
