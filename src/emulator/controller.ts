@@ -121,6 +121,14 @@ export class Controller {
     return this.#world.credentials.list();
   }
 
+  /**
+   * The API keys of minted credentials, live and ended (the oldest ended ones are forgotten):
+   * for in-process probes that search logs for key material. The admin API never serves them.
+   */
+  mintedApiKeys(): string[] {
+    return this.#world.credentials.apiKeys();
+  }
+
   /** Moves the emulator's clock forward (on top of the injected one) and sweeps expiries. */
   advanceClock(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw badRequest('the clock only moves forward');

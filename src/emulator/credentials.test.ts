@@ -58,6 +58,18 @@ describe('IAM credentials', () => {
     expect(em.counters()).toMatchObject({ credentialsMinted: 2, activeCredentials: 2 });
   });
 
+  it('lists the minted API keys, live and ended, for in-process leak probes only', async () => {
+    await start();
+    iamSecret('probe', false, '10s');
+    const a = await read('probe');
+    now += 11_000;
+    const b = await read('probe');
+    expect(em.mintedApiKeys()).toEqual([a.data.api_key, b.data.api_key]);
+    const admin = await fetch(`${em.url}/__emulator/credentials`);
+    expect(admin.status).toBe(200);
+    expect(await admin.text()).not.toContain(a.data.api_key);
+  });
+
   it('returns the same key with reuse_api_key until the TTL ends, then a new one', async () => {
     await start();
     iamSecret('reused', true);

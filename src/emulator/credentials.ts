@@ -143,6 +143,11 @@ export class Credentials {
     }
   }
 
+  /** The API keys of the credentials still remembered, live and ended (test probes only). */
+  apiKeys(): string[] {
+    return [...this.#ended, ...this.#active.values()].map((c) => c.apiKey);
+  }
+
   list(): CredentialInfo[] {
     return [...this.#ended, ...this.#active.values()].map(({ apiKey: _k, ...info }) => info);
   }

@@ -50,6 +50,8 @@ export interface Emulator {
   isApiKeyValid(apiKey: string): boolean;
   /** Minted IAM credentials, live and ended (never the API keys themselves). */
   credentials(): CredentialInfo[];
+  /** API keys of minted credentials, live and ended (in-process only: a probe for leaked keys). */
+  mintedApiKeys(): string[];
   /** Moves time forward on top of the injected clock, and expires what is due. */
   advanceClock(ms: number): void;
   /** Expires due credentials now (the periodic sweep does this every second). */
@@ -111,6 +113,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     addApiKey: (spec) => controller.addApiKey(spec),
     isApiKeyValid: (key) => controller.isApiKeyValid(key),
     credentials: () => controller.credentials(),
+    mintedApiKeys: () => controller.mintedApiKeys(),
     advanceClock: (ms) => controller.advanceClock(ms),
     sweep: () => controller.sweep(),
   };

@@ -50,6 +50,11 @@ export interface ControlPlane {
   server: string;
   /** Milliseconds from the first process start to a healthy API. */
   startupMs: number;
+  /**
+   * Stops kube-apiserver alone and starts it again on the same port, certificates and etcd (as an
+   * upgrade or a crash of the API server does); resolves once it is ready again.
+   */
+  restartApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -141,7 +146,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     await waitFor('etcd', etcd, () => httpOk(`http://127.0.0.1:${etcdClient}/health`), 30_000);
 
     const server = `https://127.0.0.1:${apiPort}`;
-    const apiserver = startProcess('kube-apiserver', [
+    const apiserverArgs = [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -156,9 +161,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--service-account-signing-key-file=${certs.saKey}`,
       '--allow-privileged=true',
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
-    ]);
+    ];
+    let apiserver = startProcess('kube-apiserver', apiserverArgs);
     const client = { ca: certs.ca, cert: certs.adminCertPem, key: certs.adminKeyPem };
     await waitFor('kube-apiserver', apiserver, () => httpsOk(`${server}/readyz`, client), 90_000);
+    const restartApiServer = async () => {
+      await stopChild(apiserver.child, 10_000);
+      apiserver = startProcess('kube-apiserver', apiserverArgs);
+      await waitFor('kube-apiserver', apiserver, () => httpsOk(`${server}/readyz`, client), 90_000);
+    };
 
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfig(server, certs), { mode: 0o600 });
@@ -186,7 +197,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     const startupMs = Date.now() - started;
     log(`control plane healthy at ${server} in ${(startupMs / 1000).toFixed(1)}s`);
-    return { dir, binDir, kubeconfigPath, server, startupMs, stop };
+    return { dir, binDir, kubeconfigPath, server, startupMs, restartApiServer, stop };
   } catch (err) {
     await stop().catch(() => {});
     throw err;

@@ -266,6 +266,28 @@ export function retire(
   return { ...status, pendingRevocations: kept };
 }
 
+/**
+ * A pending key the Secret still holds (a renewal was recorded but never reached the Secret) is
+ * in use until the Secret changes: its grace period starts again now, capped at its expiry.
+ */
+export function regraceHeld(
+  status: IAMCredentialLeaseStatus,
+  heldServiceId: string | undefined,
+  now: number,
+  graceMs: number,
+): IAMCredentialLeaseStatus {
+  const pending = status.pendingRevocations;
+  if (!heldServiceId || !pending?.some((p) => p.serviceId === heldServiceId)) return status;
+  return {
+    ...status,
+    pendingRevocations: pending.map((p) => {
+      if (p.serviceId !== heldServiceId) return p;
+      const after = Math.min(now + graceMs, ms(p.expiresAt));
+      return after > ms(p.revokeAfter) ? { ...p, revokeAfter: rfc3339(after) } : p;
+    }),
+  };
+}
+
 /** Adds a finished credential to the front of `revoked`, keeping the last few. */
 export function finish(
   status: IAMCredentialLeaseStatus,

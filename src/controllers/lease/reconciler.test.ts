@@ -169,6 +169,29 @@ describe('LeaseReconciler', () => {
     });
   });
 
+  it('a key still in the Secret after a renewal that never reached it gets the full grace period once replaced', async () => {
+    const t = setup();
+    await t.reconcile();
+    await untilRenewal(t);
+    // The renewal is recorded (key 2 current, key 1 pending), then the operator dies before the
+    // Secret write: the Secret still holds key 1.
+    t.secrets.failNextWrite(new Error('operator killed'));
+    await t.reconcile().catch(() => {});
+    expect(t.status().current?.serviceId).toBe('ServiceId-fake-2');
+    expect(t.secretData().apikey).toBe('fake-api-key-1');
+    // Down for longer than the grace period; key 1 is still valid and in use.
+    await t.clock.advance(180_000);
+    await t.reconcile();
+    expect(t.secretData().apikey).toBe('fake-api-key-3');
+    expect(t.sm.deletedServiceIds).not.toContain('ServiceId-fake-1');
+    expect(t.status().pendingRevocations).toContainEqual(
+      expect.objectContaining({
+        serviceId: 'ServiceId-fake-1',
+        revokeAfter: toRfc3339(new Date(t.clock.now() + 120_000)),
+      }),
+    );
+  });
+
   it('a failed read keeps the valid key (Renewing) and mints nothing during the backoff', async () => {
     const t = setup();
     await t.reconcile();

@@ -1,13 +1,13 @@
 // The main path of one lease reconcile (converge), its deletion path (finalize), and the pass
 // over pending revocations both share. The order of writes is the crash-safety argument; see
 // reconciler.ts. Minting is in mint.ts, the Secret in secret.ts.
-import { LEASE_REASONS, leaseTargetName } from '../../api/index.ts';
+import { LEASE_REASONS, leaseTargetName, parseDuration } from '../../api/index.ts';
 import { describeError } from '../../runtime/errors.ts';
 import type { Result } from '../../runtime/reconciler.ts';
 import { FINALIZERS } from '../shared/constants.ts';
 import { hasFinalizer, removeFinalizer } from '../shared/finalizers.ts';
 import { EVENT_REASONS } from '../shared/reasons.ts';
-import { secretDataHash } from '../shared/secrets.ts';
+import { decodeData, secretDataHash } from '../shared/secrets.ts';
 import { parseStoreRefLabel, storeId, storeKeyFor } from '../store/key.ts';
 import type { ResolveResult } from '../store/registry.ts';
 import {
@@ -16,7 +16,7 @@ import {
   requeueAfterMs,
   withRevokedCondition,
 } from './conditions.ts';
-import { leaseTrigger, ms, retire } from './decide.ts';
+import { leaseTrigger, ms, regraceHeld, retire } from './decide.ts';
 import { leaseCredential } from './mint.ts';
 import {
   type RevokePendingResult,
@@ -79,6 +79,16 @@ export async function converge(st: LeaseState): Promise<Result | undefined> {
     st.status.observedGeneration = st.lease.metadata.generation ?? 0;
     await st.write();
     return { requeueAfterMs: CONFLICT_RETRY_MS };
+  }
+  if (trigger === 'TargetSecretLost' && held) {
+    // The Secret still holds an older key (a renewal recorded but never written): it is in use.
+    const serviceIdKey = st.status.secretKeys?.serviceId ?? spec.target.keys.serviceId;
+    st.status = regraceHeld(
+      st.status,
+      decodeData(held.data)[serviceIdKey],
+      st.now(),
+      parseDuration(spec.gracePeriod),
+    );
   }
   if (trigger && backoff && st.now() < backoff.retryAt) {
     // Woken early (our own status write, a Secret event): the backoff still holds.
