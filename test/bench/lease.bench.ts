@@ -7,7 +7,10 @@
  *   - credentials revoked (by route) and credentials that expired without being revoked.
  *
  *   node test/bench/lease.bench.ts [--leases 200] [--ttl 120] [--minutes 10] [--grace 20s]
- *                                  [--concurrency 4]
+ *                                  [--concurrency 4] [--operators 1]
+ *
+ * `--operators 2` runs two operators on the same leases with leader election off, as after a
+ * partition or a botched handover: what they mint and leave behind shows whether they race.
  *
  * SMO_TEST_KUBECONFIG reuses a running control plane (`npm run cluster -- --dir .tmp/c`);
  * otherwise one is started (and built the first time).
@@ -32,8 +35,10 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '10' },
     grace: { type: 'string', default: '20s' },
     concurrency: { type: 'string', default: '4' },
+    operators: { type: 'string', default: '1' },
   },
 });
+const OPERATORS = Math.max(1, Number(values.operators));
 const LEASES = Number(values.leases);
 const TTL = Number(values.ttl);
 const RUN_MS = Number(values.minutes) * 60_000;
@@ -134,9 +139,14 @@ async function main(): Promise<void> {
       },
     }),
   });
-  const manager = new Manager({ config, kubeConfig: kc, log });
-  const context = registerControllers(manager, { operatorNamespace: namespace });
-  await manager.start();
+  const operators: Array<{ manager: Manager; context: ReturnType<typeof registerControllers> }> =
+    [];
+  for (let i = 0; i < OPERATORS; i++) {
+    const manager = new Manager({ config, kubeConfig: kc, log });
+    const context = registerControllers(manager, { operatorNamespace: namespace });
+    await manager.start();
+    operators.push({ manager, context });
+  }
   const cpuStart = process.cpuUsage();
 
   say(`creating ${LEASES} leases (TTL ${TTL}s, grace ${values.grace}) in ${namespace}`);
@@ -203,7 +213,13 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1_000));
   }
   const atEnd = em.counters();
-  const metrics = await (await fetch(`http://${manager.addresses.metrics}/metrics`)).text();
+  const metrics = (
+    await Promise.all(
+      operators.map(async ({ manager }) =>
+        (await fetch(`http://${manager.addresses.metrics}/metrics`)).text(),
+      ),
+    )
+  ).join('\n');
   const recorded = sumMetric(
     metrics,
     'secrets_manager_operator_lease_credentials_total',
@@ -246,7 +262,7 @@ async function main(): Promise<void> {
   const ideal = LEASES * (1 + Math.floor(RUN_MS / 1000 / interval));
   say('');
   say(
-    `leases ${LEASES}, TTL ${TTL}s, grace ${values.grace}, run ${values.minutes} min, concurrency ${values.concurrency}`,
+    `leases ${LEASES}, TTL ${TTL}s, grace ${values.grace}, run ${values.minutes} min, concurrency ${values.concurrency}, operators ${OPERATORS}`,
   );
   say(
     `smallest remaining lifetime at replacement: ${(minRemainingMs / 1000).toFixed(1)} s (of ${TTL} s) over ${replacements} replacements`,
@@ -267,8 +283,10 @@ async function main(): Promise<void> {
   say(`operator warnings/errors logged: ${warnings.length}`);
   for (const w of warnings.slice(0, 5)) say(`  ${w.trim().slice(0, 300)}`);
 
-  await manager.stop();
-  await context.pool.close();
+  for (const { manager, context } of operators) {
+    await manager.stop();
+    await context.pool.close();
+  }
   await em.stop();
   await core.deleteNamespace({ name: namespace }).catch(() => {});
   await cp.stop();
