@@ -7,7 +7,8 @@
 #   - the pod sandbox image (the `pause` program that build.sh --node builds);
 #   - the operator image, from the repository's own Dockerfile, on the stand-ins.
 # Writes one docker-archive tarball per image into <out dir> for `ctr images import`, and prints
-# one line "<name> <tarball>" per image. Usage: images.sh <out dir> <bin dir>
+# one line "<role> <name> <tarball>" per image.
+# Usage: images.sh <out dir> <bin dir with pause> [--operator]
 #
 # Base images and buildah's storage are cached outside the repository, keyed by what they hold;
 # the operator image is rebuilt every time (buildah --layers reuses its unchanged steps).
@@ -16,6 +17,8 @@ shopt -s inherit_errexit
 
 out=$1
 bin=$2
+with_operator=false
+[ "${3:-}" = "--operator" ] && with_operator=true
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache_root=${SMO_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/secrets-manager-operator}
 cache="$cache_root/images"
@@ -173,11 +176,22 @@ export_image() {
   echo "$name $file"
 }
 
+export_image() {
+  local role=$1 name=$2 file=$3
+  rm -f "$file"
+  bh push --quiet "$name" "docker-archive:$file:$name" >/dev/null
+  echo "$role $name $file"
+}
+
+pause_image=$(single_binary_image localhost/smo-stand-in/pause:3.10-"$(sha256sum "$bin/pause" | cut -c1-12)" "$bin/pause" /pause --entrypoint '["/pause"]')
+busybox=$(busybox_image)
+export_image pause "$pause_image" "$out/pause.tar"
+export_image busybox "$busybox" "$out/busybox.tar"
+$with_operator || exit 0
+
 start=$(date +%s)
 node_image=$(node_base)
 runtime_image=$(runtime_base)
-pause_image=$(single_binary_image localhost/smo-stand-in/pause:3.10-"$(sha256sum "$bin/pause" | cut -c1-12)" "$bin/pause" /pause --entrypoint '["/pause"]')
-busybox=$(busybox_image)
 base_s=$(( $(date +%s) - start ))
 
 operator=localhost/secrets-manager-operator:local
@@ -195,7 +209,4 @@ bh bud --quiet --layers --pull=never --network host --isolation chroot \
 build_s=$(( $(date +%s) - start ))
 size=$(bh images --noheading --format '{{.Size}}' "$operator" 2>/dev/null | head -n 1)
 log "bases ready in ${base_s}s; operator image built in ${build_s}s ($size uncompressed)"
-
-export_image "$pause_image" "$out/pause.tar"
-export_image "$busybox" "$out/busybox.tar"
-export_image "$operator" "$out/operator.tar"
+export_image operator "$operator" "$out/operator.tar"
