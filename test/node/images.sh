@@ -11,7 +11,10 @@
 # Usage: images.sh <out dir> <bin dir with pause> [--operator]
 #
 # Base images and buildah's storage are cached outside the repository, keyed by what they hold;
-# the operator image is rebuilt every time (buildah --layers reuses its unchanged steps).
+# the operator image is rebuilt from scratch every time, as a user's first `docker build` would
+# (no layer cache: with the vfs driver every cached layer is a full copy of the rootfs, and the
+# store would grow by hundreds of MB a run). vfs, not overlay: a build killed midway leaves no
+# mount behind.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -25,6 +28,16 @@ cache="$cache_root/images"
 mkdir -p "$cache" "$out"
 
 log() { printf '[images] %s\n' "$*" >&2; }
+# Working containers of a failed step would stay in the store: remove this run's on the way out
+# (only its own: another run may be using the same store).
+ours=$(mktemp)
+trap 'xargs -r buildah "${storage[@]}" rm <"$ours" >/dev/null 2>&1; rm -f "$ours"' EXIT
+new_container() {
+  local c
+  c=$(bh from --pull=never scratch)
+  echo "$c" >>"$ours"
+  echo "$c"
+}
 
 node_bin=$(command -v node)
 node_bin=$(readlink -f "$node_bin")
@@ -60,7 +73,7 @@ debian_rootfs() {
 
 # node:24-bookworm-slim stand-in: Debian + /usr/local/bin/node + npm, as the official image lays them out.
 node_base() {
-  local name="localhost/smo-stand-in/node:24-bookworm-slim-${node_version#v}-npm$npm_version"
+  local name="localhost/smo-stand-in/node:24-bookworm-slim-${node_version#v}-npm$npm_version-$(sha256sum /etc/ssl/certs/ca-certificates.crt 2>/dev/null | cut -c1-8)"
   if ! has_image "$name"; then
     log "building $name"
     local dir
@@ -70,9 +83,18 @@ node_base() {
     cp -a "$npm_dir" "$dir/usr/local/lib/node_modules/npm"
     ln -s ../lib/node_modules/npm/bin/npm-cli.js "$dir/usr/local/bin/npm"
     ln -s ../lib/node_modules/npm/bin/npx-cli.js "$dir/usr/local/bin/npx"
+    # npm's global config: the mounted cache before the network, no update check, and this
+    # machine's CA bundle (the npm registry may be reached through a TLS-inspecting proxy whose CA
+    # only the machine trusts; without it every fetch is retried with back-off for minutes).
+    mkdir -p "$dir/usr/local/etc" "$dir/etc/ssl/certs"
+    printf 'update-notifier=false\nprefer-offline=true\n' >"$dir/usr/local/etc/npmrc"
+    if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+      cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/ca-certificates.crt"
+      printf 'cafile=/etc/ssl/certs/ca-certificates.crt\n' >>"$dir/usr/local/etc/npmrc"
+    fi
     tar -C "$dir" --numeric-owner --owner=0 --group=0 -cf "$dir.tar" .
     local c
-    c=$(bh from --pull=never scratch)
+    c=$(new_container)
     bh add "$c" "$(debian_rootfs)" / >/dev/null
     bh add "$c" "$dir.tar" / >/dev/null
     rm -rf "$dir" "$dir.tar"
@@ -112,7 +134,7 @@ runtime_base() {
     chmod 1777 "$rootfs/tmp"
     tar -C "$rootfs" --numeric-owner -cf "$dir/rootfs.tar" .
     local c
-    c=$(bh from --pull=never scratch)
+    c=$(new_container)
     bh add "$c" "$dir/rootfs.tar" / >/dev/null
     bh config --user 65532:65532 --workingdir /home/nonroot --entrypoint '["/nodejs/bin/node"]' \
       --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -130,7 +152,7 @@ single_binary_image() {
   if ! has_image "$name"; then
     log "building $name"
     local c
-    c=$(bh from --pull=never scratch)
+    c=$(new_container)
     bh copy "$c" "$file" "$dest" >/dev/null
     [ $# -gt 0 ] && bh config "$@" "$c"
     bh commit --quiet --rm "$c" "$name" >/dev/null
@@ -159,7 +181,7 @@ busybox_image() {
     printf 'root:x:0:\nnobody:x:65534:\n' >"$dir/etc/group"
     tar -C "$dir" --numeric-owner -cf "$dir.tar" .
     local c
-    c=$(bh from --pull=never scratch)
+    c=$(new_container)
     bh add "$c" "$dir.tar" / >/dev/null
     bh config --cmd sh --env PATH=/bin "$c"
     bh commit --quiet --rm "$c" "$name" >/dev/null
@@ -200,7 +222,7 @@ start=$(date +%s)
 # The build stages run `npm ci`: they reach the npm registry on the host's network and reuse the
 # machine's npm cache, as a developer's docker build with a cache mount would.
 npm_cache=$(npm config get cache)
-bh bud --quiet --layers --pull=never --network host --isolation chroot \
+bh bud --quiet --pull=never --network host --isolation chroot \
   --volume "$npm_cache:/root/.npm" \
   --build-arg NODE_IMAGE="$node_image" --build-arg RUNTIME_IMAGE="$runtime_image" \
   --build-arg REVISION="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
@@ -208,5 +230,7 @@ bh bud --quiet --layers --pull=never --network host --isolation chroot \
   { log "the operator image did not build:"; tail -n 30 "$out/operator-build.log" >&2; exit 1; }
 build_s=$(( $(date +%s) - start ))
 size=$(bh images --noheading --format '{{.Size}}' "$operator" 2>/dev/null | head -n 1)
+# The previous operator image, now untagged, and any intermediate image of a killed build.
+bh rmi --prune >/dev/null 2>&1 || true
 log "bases ready in ${base_s}s; operator image built in ${build_s}s ($size uncompressed)"
 export_image operator "$operator" "$out/operator.tar"
