@@ -33,6 +33,8 @@ export default defineConfig({
           include: ['test/node/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/setup/node.ts'],
+          // One file at a time: each runs a cluster's worth of processes on two cores.
+          fileParallelism: false,
           testTimeout: 240_000,
           hookTimeout: 600_000,
         },

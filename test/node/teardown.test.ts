@@ -4,7 +4,7 @@
 // run record of that node may remain.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,25 @@ describe('a node whose owner is killed with SIGKILL', () => {
   });
 
   it('leaves no process, cgroup, network device, mount or record behind', async () => {
+    const podManifest = join(dir, 'pod.json');
+    writeFileSync(
+      podManifest,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'doomed', namespace: 'default' },
+        spec: {
+          containers: [
+            {
+              name: 'sleep',
+              image: 'docker.io/library/busybox:1.36',
+              imagePullPolicy: 'Never',
+              command: ['sleep', '3600'],
+            },
+          ],
+        },
+      }),
+    );
     cli = spawn(process.execPath, [CLI, '--dir', dir, '--node'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -89,16 +108,7 @@ describe('a node whose owner is killed with SIGKILL', () => {
       kubeconfig: join(dir, 'kubeconfig'),
     });
     // A pod, so there are containers, mounts and pod network devices to clean up.
-    await tools.kubectl([
-      'run',
-      'doomed',
-      '--image=docker.io/library/busybox:1.36',
-      '--image-pull-policy=Never',
-      '--restart=Never',
-      '--',
-      'sleep',
-      '3600',
-    ]);
+    await tools.kubectl(['apply', '-f', podManifest]);
     await tools.kubectl(['wait', '--for=condition=Ready', 'pod/doomed', '--timeout=120s']);
     expect(existsSync(`/sys/class/net/${hostInterface}`)).toBe(true);
     expect(cgroupDirs(cgroup).length).toBeGreaterThan(0);
