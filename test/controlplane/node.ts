@@ -203,16 +203,12 @@ export async function prepareNode(
     writeFileSync(sysctlFile, values.replaceAll(' = ', ' '));
   }
 
+  // On exit without stop() (or SIGKILL), the watchdog tears the node down once we are gone.
   let watchdog: ChildProcess | undefined;
   const teardown = async () => {
-    process.removeListener('exit', onExit);
     watchdog?.kill('SIGKILL');
     await run('bash', [join(here, 'node-teardown.sh'), record], 'tearing down the node');
   };
-  const onExit = () => {
-    // The watchdog does it, detached, once this process is gone.
-  };
-  process.once('exit', onExit);
 
   try {
     writeCgroups(cgroup);
