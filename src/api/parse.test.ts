@@ -404,6 +404,20 @@ describe('invalid resources give one clear, path-prefixed line', () => {
   });
 });
 
+describe('a rejection fits in a condition message', () => {
+  it('shortens a huge map key in the path (found by parse.fuzz.test.ts)', () => {
+    const key = 'k'.repeat(100_000);
+    const input = edit(examples.minimalExternalSecret, (es) => {
+      es.spec.target = { labels: { [key]: 5 } };
+    });
+    const message = messageOf(parseExternalSecret(input));
+    expect(message.length).toBeLessThan(200);
+    expect(message).toBe(
+      `spec.target.labels["${'k'.repeat(64)}…"]: Invalid input: expected string, received number`,
+    );
+  });
+});
+
 describe('computeRenewAt', () => {
   const issued = Date.parse('2026-01-02T00:00:00Z');
   const hour = 3_600_000;

@@ -6,15 +6,29 @@ import { ClusterSecretStore, SecretStore } from './store.ts';
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
 const MAX_ISSUES = 3;
+// Map keys in a path are the user's and unbounded, and the message goes into a condition (at
+// most 32768 characters, or the status update fails) and into Events: long keys are shortened.
+const MAX_SEGMENT = 64;
+
+/** The first `max` code points of `text`, with an ellipsis when there were more. */
+function shorten(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const points = Array.from(text);
+  return points.length <= max ? text : `${points.slice(0, max).join('')}…`;
+}
 
 /** `spec.data[0].remoteRef`, or `metadata.labels["app.kubernetes.io/name"]` for odd keys. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else if (typeof segment === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)) {
+    else if (
+      typeof segment === 'string' &&
+      segment.length <= MAX_SEGMENT &&
+      /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)
+    ) {
       out += out === '' ? segment : `.${segment}`;
-    } else out += `[${JSON.stringify(String(segment))}]`;
+    } else out += `[${JSON.stringify(shorten(String(segment), MAX_SEGMENT))}]`;
   }
   return out;
 }

@@ -1,8 +1,6 @@
 // Wires every controller of the operator into a Manager: the store side shared by all, then
-// one registration per resource kind.
+// one registration per resource kind. Each registration gets the same ControllerContext.
 import { CoreV1Api } from '@kubernetes/client-node';
-import type { Clock } from '../runtime/clock.ts';
-import type { Informer, KubeObject } from '../runtime/informer.ts';
 import { ownNamespace } from '../runtime/kube.ts';
 import type { Manager } from '../runtime/manager.ts';
 import {
@@ -10,14 +8,17 @@ import {
   type SecretsManagerClientOptions,
   SecretsManagerClientPool,
 } from '../secretsmanager/index.ts';
-import { MANAGED_SECRETS_SELECTOR } from './constants.ts';
-import { EventRecorder } from './events.ts';
+import type { ControllerContext } from './context.ts';
 import { registerExternalSecretController } from './externalsecret/register.ts';
-import { type HashKeySource, SecretHashKey } from './hashkey.ts';
 import { type LeaseControllerOptions, registerLeaseController } from './lease/register.ts';
-import { CustomResources, RESOURCE_TYPES } from './resources.ts';
-import { StoreReconciler } from './store.ts';
-import { StoreRegistry } from './stores.ts';
+import { MANAGED_SECRETS_SELECTOR } from './shared/constants.ts';
+import { EventRecorder } from './shared/events.ts';
+import { type HashKeySource, SecretHashKey } from './shared/hashkey.ts';
+import { CustomResources, RESOURCE_TYPES } from './shared/resources.ts';
+import { registerStoreController } from './store/register.ts';
+import { StoreRegistry } from './store/registry.ts';
+
+export type { ControllerContext } from './context.ts';
 
 export interface ControllerDeps {
   /** Builds Secrets Manager clients (tests hand in fakes); default: the undici client. */
@@ -34,22 +35,10 @@ export interface ControllerDeps {
   externalSecretRefreshSlots?: number;
   /** Request timeout of Secrets Manager calls (default 15 s). */
   requestTimeoutMs?: number;
-  /** IAMCredentialLease controller options (revocation bound, jitter, test hooks). */
+  /** Jitter source of every controller (default Math.random). */
+  random?: () => number;
+  /** IAMCredentialLease controller options (revocation bound, test hooks). */
   lease?: LeaseControllerOptions;
-}
-
-/** What every resource controller's registration gets. */
-export interface ControllerContext {
-  manager: Manager;
-  clock: Clock;
-  core: CoreV1Api;
-  resources: CustomResources;
-  events: EventRecorder;
-  stores: StoreRegistry;
-  pool: SecretsManagerClientPool;
-  hashKey: HashKeySource;
-  /** Secrets the operator wrote (managed-by label), metadata only, in the watched namespaces. */
-  managedSecrets: Informer<KubeObject>;
 }
 
 /** Adds every informer and controller to `manager` (before it starts). */
@@ -75,6 +64,7 @@ export function registerControllers(
   const context: ControllerContext = {
     manager,
     clock,
+    random: deps.random ?? Math.random,
     core,
     resources: new CustomResources(kubeConfig),
     events: new EventRecorder({ kubeConfig, clock, log }),
@@ -95,21 +85,11 @@ export function registerControllers(
     }),
   };
 
-  const storeController = manager.controller(
-    new StoreReconciler({
-      registry: stores,
-      pool,
-      core,
-      resources: context.resources,
-      events: context.events,
-      clock,
-      ...(deps.storeRecheckMs !== undefined ? { recheckMs: deps.storeRecheckMs } : {}),
-    }),
+  registerStoreController(
+    context,
+    storeInformers,
+    deps.storeRecheckMs !== undefined ? { recheckMs: deps.storeRecheckMs } : {},
   );
-  storeController.watch(storeInformers.secretStores);
-  storeController.watch(storeInformers.clusterSecretStores);
-  stores.onRecheck((key) => storeController.enqueue(StoreReconciler.objectKeyOf(key)));
-
   registerExternalSecretController(
     context,
     deps.externalSecretRefreshSlots !== undefined

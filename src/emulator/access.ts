@@ -1,5 +1,5 @@
-import type { Role } from './options.ts';
 import type { Permission } from './router.ts';
+import type { Role } from './types.ts';
 
 /**
  * Secrets Manager's service roles, each including the one before: Reader sees metadata,

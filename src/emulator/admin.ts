@@ -2,11 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import type { Controller } from './controller.ts';
 import { parseBody } from './engines/engine.ts';
-import { apiKeySpecSchema, faultsPatchSchema } from './options.ts';
 import { ApiError, errorReply, json, noContent, type Reply } from './reply.ts';
 import { Router } from './router.ts';
 import { seedSecretSchema } from './seed.ts';
 import type { AdminHandler } from './server.ts';
+import { apiKeySpecSchema, faultsPatchSchema } from './types.ts';
 
 interface AdminCtx {
   controller: Controller;

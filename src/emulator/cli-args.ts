@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import type { EmulatorOptions, Faults } from './options.ts';
+import type { EmulatorOptions } from './options.ts';
+import type { Faults } from './types.ts';
 
 export const USAGE = `Usage: npm run emulator -- --port <p> --api-key <key> [options]
 

@@ -1,7 +1,6 @@
 import type { Counters } from './counters.ts';
 import type { CredentialInfo } from './credentials.ts';
 import { ENGINES } from './engines/index.ts';
-import { type ApiKeySpec, apiKeySpecSchema, type Faults, type FaultsUpdate } from './options.ts';
 import { badRequest, notFound } from './reply.ts';
 import { deleteSecret, rotateSecret } from './secrets.ts';
 import {
@@ -12,6 +11,7 @@ import {
   seedSecretSchema,
 } from './seed.ts';
 import { currentVersion, type Secret } from './store.ts';
+import { type ApiKeySpec, apiKeySpecSchema, type Faults, type FaultsUpdate } from './types.ts';
 import type { World } from './world.ts';
 
 export interface CreatedSecret {

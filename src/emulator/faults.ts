@@ -1,4 +1,4 @@
-import { DEFAULT_FAULTS, type Faults, type FaultsUpdate } from './options.ts';
+import { DEFAULT_FAULTS, type Faults, type FaultsUpdate } from './types.ts';
 
 export type FaultDecision =
   | { kind: 'pass'; delayMs: number }

@@ -1,5 +1,5 @@
-import type { Role } from './options.ts';
 import { ApiError } from './reply.ts';
+import type { Role } from './types.ts';
 import { type Clock, newId, randomString, stableUuid } from './util.ts';
 
 const APIKEY_GRANT = 'urn:ibm:params:oauth:grant-type:apikey';

@@ -4,13 +4,7 @@ import { adminHandler } from './admin.ts';
 import { Controller } from './controller.ts';
 import type { Counters } from './counters.ts';
 import type { CredentialInfo } from './credentials.ts';
-import {
-  type ApiKeySpec,
-  type EmulatorOptions,
-  type Faults,
-  type FaultsUpdate,
-  resolveOptions,
-} from './options.ts';
+import { type EmulatorOptions, resolveOptions } from './options.ts';
 import { Router } from './router.ts';
 import { authRoutes } from './routes/auth.ts';
 import { configRoutes } from './routes/config.ts';
@@ -23,13 +17,15 @@ import { lockRoutes } from './routes/locks.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { type SeedData, type SeedSecret, seedDataSchema } from './seed.ts';
 import { requestHandler } from './server.ts';
+import type { ApiKeySpec, Faults, FaultsUpdate } from './types.ts';
 import { World } from './world.ts';
 
 export type { Counters, RevocationRoute } from './counters.ts';
 export type { CredentialInfo } from './credentials.ts';
-export type { ApiKeySpec, EmulatorOptions, Faults, FaultsUpdate, Role } from './options.ts';
+export type { EmulatorOptions } from './options.ts';
 export { loadSeedFile, parseSeed, type SeedData, type SeedSecret } from './seed.ts';
 export { SECRET_TYPES, type SecretType } from './store.ts';
+export type { ApiKeySpec, Faults, FaultsUpdate, Role } from './types.ts';
 
 export interface Emulator {
   /** `http://127.0.0.1:<port>`: the Vault API, the REST call, IAM and IAM Identity all live here. */

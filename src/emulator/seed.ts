@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CONFIG_KINDS } from './engine-config.ts';
-import { apiKeySpecSchema } from './options.ts';
 import { createSecret } from './secrets.ts';
 import { SECRET_TYPES, type Secret } from './store.ts';
+import { apiKeySpecSchema } from './types.ts';
 import type { World } from './world.ts';
 
 /**

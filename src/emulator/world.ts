@@ -3,8 +3,8 @@ import { Credentials } from './credentials.ts';
 import { EngineConfigs } from './engine-config.ts';
 import { FaultInjector } from './faults.ts';
 import { Iam } from './iam.ts';
-import type { ResolvedOptions } from './options.ts';
 import { DEFAULT_GROUP, Store } from './store.ts';
+import type { ResolvedOptions } from './types.ts';
 import { type Clock, newId, randomString } from './util.ts';
 import { VaultAuth } from './vault-auth.ts';
 

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from './clock.ts';
-import { FakeApi } from './fakes.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Informer, type RestartReason } from './informer.ts';
 import { KubeHttpError } from './kube.ts';
 import { createLogger } from './logger.ts';
+import { FakeClock } from './testing/fake-clock.ts';
+import { FakeApi } from './testing/fakes.ts';
 
 const secrets = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
 const silent = createLogger({ level: 'silent' });
@@ -131,6 +131,35 @@ describe('Informer', () => {
     expect(api.lists).toHaveLength(3);
     expect(informer.hasSynced).toBe(true);
     expect(restarts).toEqual(['error', 'error']);
+  });
+
+  it('draws the backoff jitter and the watch timeout from the injected random source', async () => {
+    // Math.random would give other numbers: 1 s + 18% backoff and a 570 s timeout.
+    const mathRandom = vi.spyOn(Math, 'random').mockReturnValue(0.9);
+    try {
+      const clock = new FakeClock(0);
+      const api = new FakeApi();
+      api.listFailures = [new Error('refused')];
+      const informer = new Informer({
+        client: api,
+        clock,
+        log: silent,
+        type: secrets,
+        random: () => 0.5,
+      });
+      informers.push(informer);
+      informer.start();
+      // 1 s backoff plus 20% of it times 0.5.
+      await clock.advance(1099);
+      expect(api.lists).toHaveLength(1);
+      await clock.advance(1);
+      expect(api.lists).toHaveLength(2);
+      await clock.flush();
+      // Between 5 and 10 minutes, as client-go: halfway for 0.5.
+      expect(api.open?.options.timeoutSeconds).toBe(450);
+    } finally {
+      mathRandom.mockRestore();
+    }
   });
 
   it('relists at once on 410 Gone and emits deletes for what vanished meanwhile', async () => {

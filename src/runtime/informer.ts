@@ -84,6 +84,7 @@ export interface InformerOptions<T extends KubeObject> {
   backoff?: { initialMs?: number; maxMs?: number };
   /** Server-side watch timeout; defaults to a random 5-10 minutes, as client-go does. */
   watchTimeoutSeconds?: () => number;
+  /** Source (0..1) of the backoff jitter and the default watch timeout; default Math.random. */
   random?: () => number;
 }
 
@@ -114,6 +115,7 @@ function objectKey(namespace: string | undefined, name: string): string {
 export class Informer<T extends KubeObject = KubeObject> {
   readonly #o: InformerOptions<T>;
   readonly #parse: (raw: unknown) => T;
+  readonly #random: () => number;
   readonly #log: Logger;
   readonly #cache = new Map<string, T>();
   readonly #handlers = new Set<EventHandlers<T>>();
@@ -128,6 +130,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   constructor(options: InformerOptions<T>) {
     this.#o = options;
     this.#parse = options.parse ?? (parseKubeObject as (raw: unknown) => T);
+    this.#random = options.random ?? Math.random;
     this.#log = options.log.child({ informer: resourceName(options.type) });
     const ns = options.type.namespaced ? (options.namespaces ?? []) : [];
     this.#scopes = ns.length > 0 ? [...new Set(ns)] : [undefined];
@@ -249,7 +252,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const initial = this.#o.backoff?.initialMs ?? 1000;
     const max = this.#o.backoff?.maxMs ?? 30_000;
     const base = Math.min(initial * 2 ** (failures - 1), max);
-    return Math.round(base * (1 + 0.2 * (this.#o.random ?? Math.random)()));
+    return Math.round(base * (1 + 0.2 * this.#random()));
   }
 
   /** LISTs the scope, reconciles the cache with it and returns the list's resourceVersion. */
@@ -283,7 +286,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     resourceVersion: string,
     onEvent: (resourceVersion: string) => void,
   ): Promise<void> {
-    const timeoutSeconds = this.#o.watchTimeoutSeconds?.() ?? Math.round(300 + 300 * Math.random());
+    const timeoutSeconds =
+      this.#o.watchTimeoutSeconds?.() ?? Math.round(300 + 300 * this.#random());
     const ac = new AbortController();
     const onStop = () => ac.abort(this.#stop.signal.reason);
     this.#stop.signal.addEventListener('abort', onStop, { once: true });

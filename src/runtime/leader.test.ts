@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from './clock.ts';
-import { MemoryLeaseStore } from './fakes.ts';
 import { type ElectionEnd, LeaderElector, type LeaseStore } from './leader.ts';
 import { createLogger } from './logger.ts';
+import { FakeClock } from './testing/fake-clock.ts';
+import { MemoryLeaseStore } from './testing/fakes.ts';
 
 const log = createLogger({ level: 'silent' });
 

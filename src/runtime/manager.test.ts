@@ -1,14 +1,14 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
-import { FakeClock } from './clock.ts';
 import { TerminalError } from './errors.ts';
-import { FakeApi, MemoryLeaseStore } from './fakes.ts';
 import type { LeaseRecord } from './leader.ts';
 import { createLogger } from './logger.ts';
 import { Manager } from './manager.ts';
 import { createMetrics } from './metrics.ts';
 import type { ObjectKey, ReconcileContext, Reconciler, Result } from './reconciler.ts';
+import { FakeClock } from './testing/fake-clock.ts';
+import { FakeApi, MemoryLeaseStore } from './testing/fakes.ts';
 
 const widgets = { group: 'test.dev', version: 'v1', plural: 'widgets', namespaced: true };
 const log = createLogger({ level: 'silent' });

@@ -138,7 +138,7 @@ export class Manager {
     return informer;
   }
 
-  /** A controller run while leading; wire it with `controller.watch(informer, map)`. */
+  /** A controller run while leading; wire it with `controller.watch(informer, {map, filter})`. */
   controller(reconciler: Reconciler, options: { concurrency?: number } = {}): Controller {
     if (this.#started)
       throw new ManagerError('STARTED', 'add controllers before the manager starts');

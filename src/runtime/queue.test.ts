@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from './clock.ts';
 import { TerminalError } from './errors.ts';
 import { type Handler, WorkQueue } from './queue.ts';
+import { FakeClock } from './testing/fake-clock.ts';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve = () => {};

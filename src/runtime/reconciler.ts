@@ -33,6 +33,17 @@ export interface Reconciler {
 /** Maps an object's event to the keys to reconcile (default: the object's own key). */
 export type KeyMapper<T extends KubeObject> = (obj: T) => ObjectKey[];
 
+/**
+ * How a controller watches an informer (controller-runtime's handler and predicates): `map`
+ * turns an object into the keys to reconcile (an owned Secret into its owner, a store into its
+ * users); `filter` drops add, update and resync events that need no reconcile (the echo of our
+ * own status write). Deletes always pass: a reconcile must see that the object is gone.
+ */
+export interface WatchOptions<T extends KubeObject> {
+  map?: KeyMapper<T>;
+  filter?: (obj: T) => boolean;
+}
+
 export function objectKeyOf(obj: KubeObject): ObjectKey {
   const { namespace, name } = obj.metadata;
   return namespace ? { namespace, name } : { name };
@@ -87,21 +98,24 @@ export class Controller {
   }
 
   /**
-   * Reconciles the keys `map` gives for every add, update, delete and resync of `informer`'s
-   * objects (by default the object's own key), and seeds each run with all of them.
+   * Reconciles the keys `options.map` gives for every add, update, delete and resync of
+   * `informer`'s objects that `options.filter` lets through (by default each object's own key,
+   * every event), and seeds each run with the keys of all of them.
    */
-  watch<T extends KubeObject>(
-    informer: Informer<T>,
-    map: KeyMapper<T> = (o) => [objectKeyOf(o)],
-  ): void {
+  watch<T extends KubeObject>(informer: Informer<T>, options: WatchOptions<T> = {}): void {
+    const map = options.map ?? ((o: T) => [objectKeyOf(o)]);
+    const filter = options.filter ?? (() => true);
     const enqueueAll = (obj: T) => {
       for (const key of map(obj)) this.enqueue(key);
     };
+    const enqueueIf = (obj: T) => {
+      if (filter(obj)) enqueueAll(obj);
+    };
     informer.on({
-      add: enqueueAll,
-      update: (_old, obj) => enqueueAll(obj),
+      add: enqueueIf,
+      update: (_old, obj) => enqueueIf(obj),
       delete: enqueueAll,
-      resync: enqueueAll,
+      resync: enqueueIf,
     });
     this.#sources.push({ list: () => informer.list().flatMap((o) => map(o)) });
   }

@@ -182,6 +182,22 @@ describe('IAM credentials against the emulator', () => {
     expect(emu.counters().credentialsReused).toBe(1);
   });
 
+  it('reads the metadata of a credential secret, by ID and by name, without minting', async () => {
+    const c = client();
+    const minting = newIamSecret('cl-meta-mints', false);
+    newIamSecret('cl-meta-reused', true);
+    const a = await c.getSecretMetadata({ type: 'iam_credentials', id: minting });
+    const b = await c.getSecretMetadata({ type: 'iam_credentials', name: 'cl-meta-reused' });
+    expect(a).toMatchObject({ id: minting, name: 'cl-meta-mints', reuseApiKey: false });
+    expect(b).toMatchObject({ name: 'cl-meta-reused', reuseApiKey: true });
+    expect(emu.counters().credentialsMinted).toBe(0);
+    const kv = seed.secrets?.find((x) => x.type === 'arbitrary');
+    if (!kv?.name) throw new Error('the sample seed has an arbitrary secret with a name');
+    const meta = await c.getSecretMetadata({ type: 'arbitrary', name: kv.name });
+    expect(meta).toMatchObject({ type: 'arbitrary', name: kv.name });
+    expect(JSON.stringify(meta)).not.toContain('payload');
+  });
+
   it('revokes through the service ID route', async () => {
     const c = client();
     const id = newIamSecret('cl-revoke-sid', false);

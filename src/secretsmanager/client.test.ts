@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { flush, until } from '../runtime/testing/fake-clock.ts';
 import { isInvalidRequest, isInvalidResponse, isNotFound } from './errors.ts';
-import { flush, until } from './testing/fake-clock.ts';
 import {
   arbitraryData,
   CERT,

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 import { type Clock, systemClock } from './clock.ts';
 import { SingleFlight } from './coalesce.ts';
-import { isNotFound, SecretsManagerError } from './errors.ts';
+import { abortedError, isNotFound, isSecretsManagerError, SecretsManagerError } from './errors.ts';
 import {
   errorForResponse,
   type HttpResponse,
@@ -33,6 +33,7 @@ import {
   SECRET_TYPES,
   SecretDataSchema,
   type SecretMetadata,
+  SecretMetadataDataSchema,
   type SecretRef,
   type SecretType,
   toIamCredentials,
@@ -43,6 +44,7 @@ import {
   DEFAULT_IAM_URL,
   LEASE_REVOKE_PATH,
   listPath,
+  metadataPath,
   normalizeBaseUrl,
   secretPath,
   secretVersionDataPath,
@@ -62,23 +64,37 @@ export interface ListFilter {
 /** A reference to an `iam_credentials` secret. */
 export type IamCredentialsRef = Omit<SecretRef, 'type'> & { type?: 'iam_credentials' };
 
+/**
+ * Per-call options. `signal` cancels the caller's part: an aborted call rejects with code
+ * `Aborted` and sends nothing more (a read shared with other callers goes on for them).
+ */
+export interface RequestOptions {
+  signal?: AbortSignal | undefined;
+}
+
 export interface SecretsManagerClient {
   /**
    * Proves the store works: an IAM exchange and a Vault login. With `fresh` both are done
    * anew; without, a still-valid cached login counts (so validating often costs nothing).
    */
-  validate(opts?: { fresh?: boolean }): Promise<void>;
+  validate(opts?: { fresh?: boolean } & RequestOptions): Promise<void>;
   /** Reads a secret's value. For `iam_credentials` this mints a credential (never coalesced). */
-  getSecret(ref: SecretRef): Promise<RemoteSecret>;
-  listSecrets(filter?: ListFilter): Promise<SecretMetadata[]>;
+  getSecret(ref: SecretRef, opts?: RequestOptions): Promise<RemoteSecret>;
+  listSecrets(filter?: ListFilter, opts?: RequestOptions): Promise<SecretMetadata[]>;
+  /** A secret's metadata (never its value; never mints a credential). */
+  getSecretMetadata(ref: SecretRef, opts?: RequestOptions): Promise<SecretMetadata>;
   /** Reads `iam_credentials/creds`: a new API key per call unless the secret reuses keys. */
-  getIamCredentials(ref: IamCredentialsRef): Promise<IamCredentials>;
+  getIamCredentials(ref: IamCredentialsRef, opts?: RequestOptions): Promise<IamCredentials>;
   /** `PUT /v1/sys/leases/revoke`: only for servers that hand out lease IDs. */
-  revokeLease(leaseId: string): Promise<void>;
+  revokeLease(leaseId: string, opts?: RequestOptions): Promise<void>;
   /** REST `DELETE /api/v2/secrets/{id}/versions/{version}/secret_data` with the IAM token. */
-  deleteSecretVersionData(secretId: string, versionId: string): Promise<void>;
+  deleteSecretVersionData(
+    secretId: string,
+    versionId: string,
+    opts?: RequestOptions,
+  ): Promise<void>;
   /** IAM Identity `DELETE /v1/serviceids/{id}`: deletes the service ID and its API keys. */
-  deleteServiceId(serviceId: string): Promise<void>;
+  deleteServiceId(serviceId: string, opts?: RequestOptions): Promise<void>;
   /** Releases connections the client owns. */
   close(): Promise<void>;
 }
@@ -126,6 +142,7 @@ interface CallOptions {
   /** `all`: retry any retryable failure; `notSent`: only when the server cannot have acted. */
   retry: 'all' | 'notSent';
   coalesce?: boolean;
+  signal?: AbortSignal | undefined;
 }
 
 function resolveMetrics(m: SecretsManagerClientOptions['metrics']): SecretsManagerMetrics {
@@ -189,15 +206,19 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
     this.#vault = new VaultSession({ ...shared, url: this.#url, iam: this.#iam, gate: this.#gate });
   }
 
-  async validate(opts: { fresh?: boolean } = {}): Promise<void> {
-    if (opts.fresh) await this.#vault.fresh();
-    else await this.#vault.token();
+  async validate(opts: { fresh?: boolean } & RequestOptions = {}): Promise<void> {
+    // The login is shared by every caller of the store: a caller that gives up stops waiting.
+    await untilAborted(
+      opts.fresh ? this.#vault.fresh() : this.#vault.token(),
+      opts.signal,
+      'validate',
+    );
   }
 
-  async getSecret(ref: SecretRef): Promise<RemoteSecret> {
+  async getSecret(ref: SecretRef, opts: RequestOptions = {}): Promise<RemoteSecret> {
     checkRef(ref);
     if (ref.type === 'iam_credentials') {
-      const { data, lease, receivedAt, target } = await this.#readCreds(ref);
+      const { data, lease, receivedAt, target } = await this.#readCreds(ref, opts.signal);
       const secret = toRemoteSecret(data, lease, receivedAt);
       if (!secret) throw badTtl('get_secret', target);
       return secret;
@@ -212,6 +233,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       target,
       retry: 'all',
       coalesce: true,
+      signal: opts.signal,
     });
     const receivedAt = this.#clock.now();
     const body = parseBody(res, envelope(SecretDataSchema), 'get_secret');
@@ -227,7 +249,25 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
     return secret;
   }
 
-  async listSecrets(filter: ListFilter = {}): Promise<SecretMetadata[]> {
+  async getSecretMetadata(ref: SecretRef, opts: RequestOptions = {}): Promise<SecretMetadata> {
+    checkRef(ref);
+    const res = await this.#call({
+      operation: 'get_secret_metadata',
+      method: 'GET',
+      base: 'sm',
+      path: metadataPath(ref),
+      auth: 'vault',
+      target: describe(ref),
+      retry: 'all',
+      coalesce: true,
+      signal: opts.signal,
+    });
+    return toMetadata(
+      parseBody(res, envelope(SecretMetadataDataSchema), 'get_secret_metadata').data,
+    );
+  }
+
+  async listSecrets(filter: ListFilter = {}, opts: RequestOptions = {}): Promise<SecretMetadata[]> {
     if (filter.type !== undefined && !SECRET_TYPES.includes(filter.type)) {
       throw invalidType(filter.type);
     }
@@ -235,7 +275,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
     const lists = await Promise.all(
       types.map(async (type) => {
         try {
-          return await this.#listType(type, filter.group);
+          return await this.#listType(type, filter.group, opts.signal);
         } catch (e) {
           // Listing every type: an engine the instance does not offer is simply empty.
           if (!filter.type && isNotFound(e)) return [];
@@ -257,16 +297,19 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       );
   }
 
-  async getIamCredentials(ref: IamCredentialsRef): Promise<IamCredentials> {
+  async getIamCredentials(
+    ref: IamCredentialsRef,
+    opts: RequestOptions = {},
+  ): Promise<IamCredentials> {
     const full: SecretRef = { ...ref, type: 'iam_credentials' };
     checkRef(full);
-    const { data, lease, receivedAt, target } = await this.#readCreds(full);
+    const { data, lease, receivedAt, target } = await this.#readCreds(full, opts.signal);
     const creds = toIamCredentials(data, lease, receivedAt);
     if (!creds) throw badTtl('get_iam_credentials', target);
     return creds;
   }
 
-  async revokeLease(leaseId: string): Promise<void> {
+  async revokeLease(leaseId: string, opts: RequestOptions = {}): Promise<void> {
     requireId(leaseId, 'leaseId');
     await this.#call({
       operation: 'revoke_lease',
@@ -277,10 +320,15 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       body: { lease_id: leaseId },
       target: `lease ${leaseId}`,
       retry: 'all',
+      signal: opts.signal,
     });
   }
 
-  async deleteSecretVersionData(secretId: string, versionId: string): Promise<void> {
+  async deleteSecretVersionData(
+    secretId: string,
+    versionId: string,
+    opts: RequestOptions = {},
+  ): Promise<void> {
     requireId(secretId, 'secretId');
     requireId(versionId, 'versionId');
     await this.#call({
@@ -291,10 +339,11 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       auth: 'iam',
       target: `secret ${secretId} version ${versionId}`,
       retry: 'all',
+      signal: opts.signal,
     });
   }
 
-  async deleteServiceId(serviceId: string): Promise<void> {
+  async deleteServiceId(serviceId: string, opts: RequestOptions = {}): Promise<void> {
     requireId(serviceId, 'serviceId');
     await this.#call({
       operation: 'delete_service_id',
@@ -304,6 +353,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       auth: 'iam',
       target: `service ID ${serviceId}`,
       retry: 'all',
+      signal: opts.signal,
     });
   }
 
@@ -311,7 +361,11 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
     await this.#ownedAgent?.close();
   }
 
-  async #listType(type: SecretType, group: string | undefined): Promise<SecretMetadata[]> {
+  async #listType(
+    type: SecretType,
+    group: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<SecretMetadata[]> {
     const res = await this.#call({
       operation: 'list_secrets',
       method: 'GET',
@@ -321,12 +375,13 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       target: `${type} secrets${group ? ` in group ${group}` : ''}`,
       retry: 'all',
       coalesce: true,
+      signal,
     });
     const body = parseBody(res, envelope(ListSecretsDataSchema), 'list_secrets');
     return (body.data.secrets ?? []).map(toMetadata);
   }
 
-  async #readCreds(ref: SecretRef) {
+  async #readCreds(ref: SecretRef, signal: AbortSignal | undefined) {
     const target = describe(ref);
     // Never coalesced: every read mints a credential that its caller alone must track.
     // Retried only when the server cannot have minted one (see CallOptions.retry).
@@ -338,6 +393,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       auth: 'vault',
       target,
       retry: 'notSent',
+      signal,
     });
     const receivedAt = this.#clock.now();
     const body = parseBody(res, envelope(IamCredentialsDataSchema), 'get_iam_credentials');
@@ -349,17 +405,34 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
   }
 
   #call(c: CallOptions): Promise<HttpResponse> {
+    if (c.signal?.aborted) return Promise.reject(abortedError(c.operation));
     if (!c.coalesce || c.method !== 'GET') return this.#callWithRetry(c);
     const key = `${c.method} ${c.base} ${c.path}`;
     if (this.#reads.has(key)) this.#metrics.coalesced.inc({ operation: c.operation });
-    return this.#reads.run(key, () => this.#callWithRetry(c));
+    // A read shared by several callers is not cancelled by one of them: each stops waiting.
+    const { signal, ...shared } = c;
+    return untilAborted(
+      this.#reads.run(key, () => this.#callWithRetry(shared)),
+      signal,
+      c.operation,
+    );
   }
 
-  #callWithRetry(c: CallOptions): Promise<HttpResponse> {
+  async #callWithRetry(c: CallOptions): Promise<HttpResponse> {
+    try {
+      return await this.#callWithRetryUnguarded(c);
+    } catch (err) {
+      // A backoff sleep cut short by the signal rejects with the signal's reason: say Aborted.
+      if (c.signal?.aborted && !isSecretsManagerError(err)) throw abortedError(c.operation);
+      throw err;
+    }
+  }
+
+  #callWithRetryUnguarded(c: CallOptions): Promise<HttpResponse> {
     let reauthenticated = false;
     return withRetry(
       async () => {
-        const token = await this.#authToken(c.auth);
+        const token = await untilAborted(this.#authToken(c.auth), c.signal, c.operation);
         let res = await this.#send(c, token);
         // An expired or revoked token: get a new one and try once more, once per call.
         const rejected = c.auth === 'vault' ? res.status === 403 : res.status === 401;
@@ -385,6 +458,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
         shouldRetry: (e) => c.retry === 'all' || e.notSent || e.code === 'RateLimited',
         onRetry: (e) =>
           this.#metrics.retries.inc({ operation: c.operation, reason: retryReason(e) }),
+        ...(c.signal ? { signal: c.signal } : {}),
       },
     );
   }
@@ -410,8 +484,33 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       headers,
       ...(c.body !== undefined ? { body: JSON.stringify(c.body) } : {}),
       ...(c.base === 'sm' ? { gate: this.#gate } : {}),
+      ...(c.signal ? { signal: c.signal } : {}),
     });
   }
+}
+
+/** `work`, unless `signal` aborts first (then `Aborted`; `work` goes on for its other users). */
+function untilAborted<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  operation: string,
+): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(abortedError(operation));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortedError(operation));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 function leaseOf(body: {

@@ -133,6 +133,21 @@ describe('errors carry no secret material', () => {
   });
 });
 
+describe('odd error bodies still give typed errors (found by client.fuzz.test.ts)', () => {
+  it('keeps the strings of a Vault errors array and leaves out objects, even {"toString": 1}', async () => {
+    const { server, fail, client } = env();
+    server.vaultGet(/kv\/secrets\/x$/, () => ({
+      status: 500,
+      raw: `{"errors":[{"toString":1},{"password":"${VALUES.password}"},"backend down"]}`,
+    }));
+    const e = await fail(client.getSecret({ type: 'kv', id: 'x' }));
+    expect(e).toBeInstanceOf(SecretsManagerError);
+    expect((e as SecretsManagerError).code).toBe('Unavailable');
+    expect((e as Error).message).toContain('HTTP 500: backend down;');
+    expectNoneOf(e, [VALUES.password]);
+  });
+});
+
 describe('SecretsManagerError', () => {
   it('has stable codes, predicates and a JSON form', () => {
     const e = new SecretsManagerError('NotFound', 'gone', { status: 404, operation: 'get_secret' });

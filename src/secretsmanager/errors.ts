@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'InvalidResponse',
   'InvalidRequest',
   'Timeout',
+  /** The caller gave up (its signal aborted: shutdown, lost leadership). Not retried. */
+  'Aborted',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -40,6 +42,15 @@ const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set([
   'Unavailable',
   'Timeout',
 ]);
+
+/** The error of a call whose caller's signal aborted; the request may or may not have been sent. */
+export function abortedError(operation: string): SecretsManagerError {
+  return new SecretsManagerError(
+    'Aborted',
+    `${operation}: cancelled by the caller (shutdown or lost leadership)`,
+    { operation, retryable: false },
+  );
+}
 
 export class SecretsManagerError extends Error {
   override readonly name = 'SecretsManagerError';

@@ -7,7 +7,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type Dispatcher, request } from 'undici';
 import type { z } from 'zod';
 import type { Clock } from './clock.ts';
-import { type ErrorCode, SecretsManagerError, safeCause, safeServerText } from './errors.ts';
+import {
+  abortedError,
+  type ErrorCode,
+  SecretsManagerError,
+  safeCause,
+  safeServerText,
+} from './errors.ts';
 import type { Semaphore, TokenBucket } from './limiter.ts';
 import type { SecretsManagerMetrics } from './metrics.ts';
 import { parseRetryAfter } from './retry.ts';
@@ -29,6 +35,8 @@ export interface SendOptions {
   body?: string;
   /** Admission for requests to the store's instance (not applied to IAM). */
   gate?: { bucket?: TokenBucket | undefined; semaphore?: Semaphore | undefined };
+  /** The caller's cancellation: aborts the request (error code `Aborted`). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface TransportOptions {
@@ -68,11 +76,18 @@ export class Transport {
   }
 
   async send(s: SendOptions): Promise<HttpResponse> {
+    if (s.signal?.aborted) throw abortedError(s.operation);
     await s.gate?.bucket?.take();
     const release = (await s.gate?.semaphore?.acquire()) ?? (() => {});
+    if (s.signal?.aborted) {
+      release();
+      throw abortedError(s.operation);
+    }
     const { clock, metrics } = this.#o;
     const started = clock.now();
     const ac = new AbortController();
+    const onCallerAbort = () => ac.abort(new Error('cancelled by the caller'));
+    s.signal?.addEventListener('abort', onCallerAbort, { once: true });
     let timedOut = false;
     let cancelTimer = () => {};
     // Raced rather than trusted to the dispatcher alone, so a stuck body read times out too.
@@ -103,6 +118,10 @@ export class Transport {
       return res;
     } catch (e) {
       if (e instanceof SecretsManagerError) throw e;
+      if (s.signal?.aborted && !timedOut) {
+        status = 'aborted';
+        throw abortedError(s.operation);
+      }
       if (timedOut) {
         status = 'timeout';
         throw new SecretsManagerError(
@@ -126,6 +145,7 @@ export class Transport {
         { operation: s.operation, notSent, cause },
       );
     } finally {
+      s.signal?.removeEventListener('abort', onCallerAbort);
       cancelTimer();
       release();
       metrics.requests.inc({ operation: s.operation, status });
@@ -173,9 +193,10 @@ export function serverMessage(text: string): { message?: string; errorCode?: str
     return {};
   }
   const vault = VaultErrorBodySchema.safeParse(body);
-  if (vault.success && vault.data.errors.length > 0) {
-    return { message: vault.data.errors.map((x) => String(x)).join('; ') };
-  }
+  // Vault's errors are strings. Anything else is left out: String() throws on a parsed object
+  // such as {"toString": 1}, and an object may hold what must not reach a message.
+  const errors = vault.success ? vault.data.errors.filter((x) => typeof x === 'string') : [];
+  if (errors.length > 0) return { message: errors.join('; ') };
   const iam = IamErrorBodySchema.safeParse(body);
   if (iam.success && (iam.data.errorCode || iam.data.errorMessage)) {
     return {

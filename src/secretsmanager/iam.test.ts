@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock, settle, until } from '../runtime/testing/fake-clock.ts';
 import { isUnauthenticated, type SecretsManagerError } from './errors.ts';
 import { Transport } from './http.ts';
 import { IamTokenSource } from './iam.ts';
 import { detachedMetrics } from './metrics.ts';
 import { DEFAULT_RETRY_POLICY } from './retry.ts';
-import { FakeClock, settle, until } from './testing/fake-clock.ts';
 import { API_KEY, deferred, IAM_URL, MockSecretsManager } from './testing/mock-server.ts';
 
 let server: MockSecretsManager | undefined;
@@ -54,10 +54,10 @@ describe('IAM token source', () => {
   it('refreshes at 80% of the lifetime, not before', async () => {
     const { iam, exchanges, run, clock } = iamSource();
     const first = await run(iam.token());
-    clock.advance(2_879_000); // 79.97% of 3600 s
+    clock.tick(2_879_000); // 79.97% of 3600 s
     expect(await run(iam.token())).toBe(first);
     expect(exchanges()).toBe(1);
-    clock.advance(2_000); // 80.03%
+    clock.tick(2_000); // 80.03%
     const second = await run(iam.token());
     expect(second).not.toBe(first);
     expect(exchanges()).toBe(2);
@@ -85,7 +85,7 @@ describe('IAM token source', () => {
       status: 400,
       body: { errorCode: 'BXNIM0415E' },
     }));
-    clock.advance(3_000_000); // past 80%, still valid
+    clock.tick(3_000_000); // past 80%, still valid
     expect(await run(iam.token())).toBe(first);
     expect(exchanges()).toBe(2);
   });
@@ -106,22 +106,22 @@ describe('IAM token source', () => {
     expect(exchanges()).toBe(1);
 
     // Within the backoff window (1 s base, random 0.5 -> 750 ms): no request, the same error.
-    clock.advance(500);
+    clock.tick(500);
     const e2 = (await settle(iam.token(), clock).catch((e) => e)) as SecretsManagerError;
     expect(e2.code).toBe('Unauthenticated');
     expect(e2.retryAfterMs).toBe(250);
     expect(exchanges()).toBe(1);
 
     // After it: one more try, which fails again and doubles the window (1500 ms).
-    clock.advance(300);
+    clock.tick(300);
     await settle(iam.token(), clock).catch(() => {});
     expect(exchanges()).toBe(2);
-    clock.advance(1_000);
+    clock.tick(1_000);
     await settle(iam.token(), clock).catch(() => {});
     expect(exchanges()).toBe(2);
 
     fail = false;
-    clock.advance(600);
+    clock.tick(600);
     await settle(iam.token(), clock);
     expect(exchanges()).toBe(3);
   });

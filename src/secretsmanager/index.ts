@@ -6,6 +6,7 @@
 export type {
   IamCredentialsRef,
   ListFilter,
+  RequestOptions,
   SecretsManagerClient,
   SecretsManagerClientOptions,
 } from './client.ts';
@@ -33,7 +34,6 @@ export {
   isUnavailable,
   SecretsManagerError,
 } from './errors.ts';
-export { FakeSecretsManagerClient } from './fake.ts';
 export type { RateLimit } from './limiter.ts';
 export type { SecretsManagerMetrics } from './metrics.ts';
 export { createSecretsManagerMetrics } from './metrics.ts';

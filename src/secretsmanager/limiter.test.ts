@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock, flush, until } from '../runtime/testing/fake-clock.ts';
 import { Semaphore, TokenBucket } from './limiter.ts';
-import { FakeClock, flush, until } from './testing/fake-clock.ts';
 import { arbitraryData } from './testing/fixtures.ts';
 import { deferred, type MockSecretsManager, vaultEnvelope } from './testing/mock-server.ts';
 import { setup } from './testing/setup.ts';
@@ -19,13 +19,13 @@ describe('TokenBucket', () => {
     const takes = Array.from({ length: 6 }, (_, i) => bucket.take().then(() => order.push(i)));
     await flush();
     expect(order).toEqual([0, 1, 2]);
-    clock.advance(499);
+    clock.tick(499);
     await flush();
     expect(order).toEqual([0, 1, 2]);
-    clock.advance(1);
+    clock.tick(1);
     await flush();
     expect(order).toEqual([0, 1, 2, 3]);
-    clock.advance(1000);
+    clock.tick(1000);
     await flush();
     await Promise.all(takes);
     expect(order).toEqual([0, 1, 2, 3, 4, 5]);
@@ -36,7 +36,7 @@ describe('TokenBucket', () => {
     const bucket = new TokenBucket({ qps: 10, burst: 2 }, clock);
     await bucket.take();
     await bucket.take();
-    clock.advance(60_000);
+    clock.tick(60_000);
     let got = 0;
     for (let i = 0; i < 3; i++) void bucket.take().then(() => got++);
     await flush();

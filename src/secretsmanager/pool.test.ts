@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock, settle } from '../runtime/testing/fake-clock.ts';
 import type { SecretsManagerClient, SecretsManagerClientOptions } from './client.ts';
 import { connectionFingerprint, SecretsManagerClientPool } from './pool.ts';
-import { FakeClock, settle } from './testing/fake-clock.ts';
 import { arbitraryData } from './testing/fixtures.ts';
 import {
   API_KEY,
@@ -30,6 +30,7 @@ function fakeFactory() {
       validate: notUsed,
       getSecret: notUsed,
       listSecrets: notUsed,
+      getSecretMetadata: notUsed,
       getIamCredentials: notUsed,
       revokeLease: notUsed,
       deleteSecretVersionData: notUsed,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SecretsManagerError } from './errors.ts';
-import { FakeSecretsManagerClient } from './fake.ts';
+import { FakeSecretsManagerClient } from './testing/fake-client.ts';
 import { ttlToSeconds } from './types.ts';
 
 describe('ttlToSeconds', () => {

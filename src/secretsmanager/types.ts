@@ -91,6 +91,8 @@ const metadataShape = {
   state_description: z.string().nullish(),
   versions: z.array(VersionSchema).nullish(),
   versions_total: z.number().nullish(),
+  /** iam_credentials only: whether reads hand out the same key until it expires. */
+  reuse_api_key: z.boolean().nullish(),
 };
 
 export const SecretMetadataDataSchema = z.looseObject(metadataShape);
@@ -206,6 +208,8 @@ export interface SecretMetadata {
   /** ID of the current version when the response lists versions (the last one listed). */
   currentVersionId?: string;
   versionsTotal?: number;
+  /** iam_credentials only: reads return the same key until it expires (`reuse_api_key`). */
+  reuseApiKey?: boolean;
 }
 
 export interface CertificateFields {
@@ -273,6 +277,7 @@ export function toMetadata(d: MetadataData): SecretMetadata {
     ...(d.state_description ? { stateDescription: d.state_description } : {}),
     ...(last ? { currentVersionId: last.id } : {}),
     ...(d.versions_total != null ? { versionsTotal: d.versions_total } : {}),
+    ...(d.reuse_api_key != null ? { reuseApiKey: d.reuse_api_key } : {}),
   };
 }
 

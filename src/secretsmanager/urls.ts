@@ -92,6 +92,17 @@ export function secretPath(ref: SecretRef): string {
 }
 
 /**
+ * A secret's metadata, which never carries its value and never mints: `.../secrets/{id}/metadata`,
+ * and for IAM credentials the role definition, `.../iam_credentials/roles/{id}`.
+ */
+export function metadataPath(ref: SecretRef): string {
+  const key = seg(ref.id ?? ref.name ?? '');
+  return ref.type === 'iam_credentials'
+    ? `/v1/ibmcloud/${ref.type}/roles${groupPrefix(ref.group)}/${key}`
+    : `/v1/ibmcloud/${ref.type}/secrets${groupPrefix(ref.group)}/${key}/metadata`;
+}
+
+/**
  * `GET /v1/ibmcloud/{type}/secrets[/groups/{group}]`; IAM credentials are defined as Vault
  * roles (`POST .../iam_credentials/roles/{name}` creates one), so they are listed as roles.
  */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../runtime/testing/fake-clock.ts';
 import { isForbidden, isUnauthenticated, type SecretsManagerError } from './errors.ts';
-import { until } from './testing/fake-clock.ts';
 import { arbitraryData } from './testing/fixtures.ts';
 import {
   deferred,
@@ -72,10 +72,10 @@ describe('Vault session', () => {
     server.vaultTokenTtlSeconds = 600;
     server.iamTokenTtlSeconds = 3600;
     await run(read());
-    clock.advance(470_000); // 78% of 600 s
+    clock.tick(470_000); // 78% of 600 s
     await run(read());
     expect(logins()).toBe(1);
-    clock.advance(15_000); // 80.8%
+    clock.tick(15_000); // 80.8%
     await run(read());
     expect(logins()).toBe(2);
   });
@@ -116,7 +116,7 @@ describe('Vault session', () => {
     server.vaultTokenTtlSeconds = 60;
     await run(read());
     server.validIamTokens.clear(); // IAM token revoked or expired early
-    clock.advance(60_000); // Vault token due
+    clock.tick(60_000); // Vault token due
     await run(read());
     expect(exchanges()).toBe(2);
     expect(logins()).toBe(3); // refused, then accepted

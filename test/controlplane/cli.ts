@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane } from './controlplane.ts';
 import { startClusterWithNode } from './node.ts';
+import { whenOrphaned } from './watchdog.ts';
 
 const { values } = parseArgs({
   options: {
@@ -61,6 +62,8 @@ try {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // `npm run` killed outright forwards nothing.
+  whenOrphaned(() => void shutdown('parent gone'));
 } catch (err) {
   log(`error: ${(err as Error).message}`);
   process.exit(1);

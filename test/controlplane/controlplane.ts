@@ -2,7 +2,8 @@
 // kube-controller-manager on free loopback ports, with a generated admin kubeconfig.
 //
 // Processes are stopped by `stop()`, on the parent's exit, and by a watchdog that outlives the
-// parent: if the test runner is killed outright, the watchdog still stops what we started.
+// parent: if the test runner is killed outright, the watchdog still stops what we started
+// (./watchdog.ts).
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { startWatchdog } from './watchdog.ts';
 
 const execFileAsync = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -105,7 +107,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const certs = await makeCertificates(join(dir, 'pki'), address);
 
   const processes: Array<{ name: string; child: ChildProcess }> = [];
-  let watchdog: ChildProcess | undefined;
+  const watchdog = startWatchdog();
   const killAll = (signal: NodeJS.Signals) => {
     for (const { child } of processes) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -113,7 +115,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   };
   const onExit = () => {
     killAll('SIGKILL');
-    watchdog?.kill('SIGKILL');
+    watchdog.disarm();
   };
   process.once('exit', onExit);
 
@@ -123,9 +125,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const child = spawn(join(binDir, name), args, { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     processes.push({ name, child });
-    // Re-arm the watchdog with the full set of pids.
-    watchdog?.kill('SIGKILL');
-    watchdog = startWatchdog(processes.map((p) => p.child.pid).filter((p) => p !== undefined));
+    watchdog.watch(child.pid);
     return { child, logFile };
   };
 
@@ -133,7 +133,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     process.removeListener('exit', onExit);
     // Reverse order: controllers, then the API server, then storage.
     for (const { child } of [...processes].reverse()) await stopChild(child, 10_000);
-    watchdog?.kill('SIGKILL');
+    watchdog.disarm();
     if (ownDir) rmSync(dir, { recursive: true, force: true });
   };
 
@@ -351,18 +351,6 @@ contexts:
     namespace: default
 current-context: local
 `;
-}
-
-/** A detached shell that stops `pids` once the current process is gone, whatever killed it. */
-function startWatchdog(pids: number[]): ChildProcess {
-  const script =
-    'while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill -TERM "$@" 2>/dev/null; sleep 5; kill -KILL "$@" 2>/dev/null';
-  const child = spawn('sh', ['-c', script, String(process.pid), ...pids.map(String)], {
-    detached: true,
-    stdio: 'ignore',
-  });
-  child.unref();
-  return child;
 }
 
 async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {

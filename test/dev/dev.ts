@@ -16,6 +16,7 @@ import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import { loadSeedFile, startEmulator } from '../../src/emulator/index.ts';
 import { freePorts, startControlPlane } from '../controlplane/controlplane.ts';
 import { startClusterWithNode } from '../controlplane/node.ts';
+import { startWatchdog, whenOrphaned } from '../controlplane/watchdog.ts';
 import { installCrds } from '../integration/support/crds.ts';
 
 const execFileAsync = promisify(execFile);
@@ -41,11 +42,16 @@ async function shutdown(code: number): Promise<never> {
     stopping = true;
     step('stopping');
     for (const r of running.reverse()) await r.stop().catch(() => {});
+    watchdog.disarm();
   }
   process.exit(code);
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+// `npm run` killed outright forwards nothing.
+whenOrphaned(() => void shutdown(0));
+// The operator is stopped with us even when we are killed outright (the control plane has its own).
+const watchdog = startWatchdog();
 
 try {
   rmSync(state, { recursive: true, force: true });
@@ -214,6 +220,7 @@ function startOperator(args: string[]): Running & { child: ChildProcess } {
   const child = spawn(process.execPath, [join(root, 'src', 'main.ts'), ...args], {
     stdio: ['ignore', log, log],
   });
+  watchdog.watch(child.pid);
   return {
     child,
     async stop() {

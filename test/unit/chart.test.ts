@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { OPTIONS } from '../../src/config/config.ts';
 import { parseDuration } from '../../src/config/values.ts';
-import { RESOURCE_TYPES } from '../../src/controllers/resources.ts';
+import { RESOURCE_TYPES } from '../../src/controllers/shared/resources.ts';
 
 const chartDir = fileURLToPath(new URL('../../deploy/helm/', import.meta.url));
 const read = (path: string) => readFileSync(join(chartDir, path), 'utf8');

@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FakeSecretsManagerClient,
-  type RemoteSecret,
-  SecretsManagerError,
-} from '../../secretsmanager/index.ts';
+import { type RemoteSecret, SecretsManagerError } from '../../secretsmanager/index.ts';
+import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
 import { fetchSecretData, pickProperty, wholeValue } from './fetch.ts';
 
 const meta = (
@@ -104,7 +101,7 @@ describe('fetchSecretData', () => {
     expect(result.failure.message).not.toContain('pw');
   });
 
-  it('refuses an iam_credentials secret that mints keys, minting at most one per fetch', async () => {
+  it('refuses an iam_credentials secret that mints keys from its metadata, minting nothing', async () => {
     const client = fake().putIamSecret({
       id: 'i1',
       name: 'writer',
@@ -122,7 +119,7 @@ describe('fetchSecretData', () => {
       dataFrom: [{ extract: { type: 'iam_credentials', name: 'writer', group: 'default' } }],
     });
     expect(result).toMatchObject({ ok: false, failure: { kind: 'mintsKeys' } });
-    expect(client.minted).toHaveLength(1);
+    expect(client.minted).toHaveLength(0);
   });
 
   it('serves an iam_credentials secret that reuses its key', async () => {

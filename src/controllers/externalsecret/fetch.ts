@@ -15,6 +15,7 @@ import {
   isNotFound,
   isSecretsManagerError,
   type RemoteSecret,
+  type RequestOptions,
   type SecretRef,
   type SecretsManagerClient,
   type SecretsManagerError,
@@ -82,6 +83,7 @@ function toSecretRef(ref: RefLike): SecretRef {
 export async function fetchSecretData(
   client: SecretsManagerClient,
   spec: Pick<ExternalSecretSpec, 'data' | 'dataFrom'>,
+  opts: RequestOptions = {},
 ): Promise<FetchResult> {
   const reads = new Map<string, Promise<RemoteSecret | undefined>>();
   const missing = new Set<string>();
@@ -104,14 +106,14 @@ export async function fetchSecretData(
         // secret (by ID and by name) must not mint two keys.
         pending = iamChain.then(() => {
           if (minted) throw new Failed(minted);
-          return readOne(client, ref).catch((err: unknown) => {
+          return readOne(client, ref, opts).catch((err: unknown) => {
             if (err instanceof Failed && err.failure.kind === 'mintsKeys') minted = err.failure;
             throw err;
           });
         });
         iamChain = pending.catch(() => undefined);
       } else {
-        pending = readOne(client, ref);
+        pending = readOne(client, ref, opts);
       }
       reads.set(key, pending);
     }
@@ -123,7 +125,7 @@ export async function fetchSecretData(
 
   try {
     const fromParts = await Promise.all(
-      (spec.dataFrom ?? []).map((item) => dataFromEntries(client, item, read)),
+      (spec.dataFrom ?? []).map((item) => dataFromEntries(client, item, read, opts)),
     );
     const itemParts = await Promise.all(
       (spec.data ?? []).map(async (item) => dataEntry(item, await read(item.remoteRef, true))),
@@ -153,11 +155,19 @@ type Reader = (ref: RefLike, required: boolean) => Promise<RemoteSecret | undefi
 async function readOne(
   client: SecretsManagerClient,
   ref: RefLike,
+  opts: RequestOptions,
 ): Promise<RemoteSecret | undefined> {
   let secret: RemoteSecret;
   try {
-    secret = await client.getSecret(toSecretRef(ref));
+    // Metadata first: a read of credentials that are not reused mints a key, which a refusal
+    // must not leave behind. A metadata read never mints.
+    if (ref.type === 'iam_credentials') {
+      const meta = await client.getSecretMetadata(toSecretRef(ref), opts);
+      if (meta.reuseApiKey !== true) throw new Failed(mintsKeys(ref));
+    }
+    secret = await client.getSecret(toSecretRef(ref), opts);
   } catch (err) {
+    if (err instanceof Failed) throw err;
     if (isNotFound(err)) return undefined;
     if (isInvalidRequest(err)) {
       throw new Failed({ kind: 'invalid', message: `${describeRef(ref)}: ${err.message}` });
@@ -170,17 +180,22 @@ async function readOne(
     }
     throw err;
   }
+  // The setting may change between the two reads: the value itself says what was handed out.
   if (secret.type === 'iam_credentials' && secret.credentials.reuseApiKey !== true) {
-    throw new Failed({
-      kind: 'mintsKeys',
-      message:
-        `${describeRef(ref)} mints a new API key on every read (reuse_api_key is not set), so ` +
-        'an ExternalSecret would leave unrevoked keys behind on each refresh; nothing was ' +
-        'written and it is not read again until this spec changes. Use an IAMCredentialLease, ' +
-        'which renews and revokes the keys, or set reuse_api_key on the secret.',
-    });
+    throw new Failed(mintsKeys(ref));
   }
   return secret;
+}
+
+function mintsKeys(ref: RefLike): FetchFailure {
+  return {
+    kind: 'mintsKeys',
+    message:
+      `${describeRef(ref)} mints a new API key on every read (reuse_api_key is not set), so ` +
+      'an ExternalSecret would leave unrevoked keys behind on each refresh; nothing was ' +
+      'read or written and it is not read again until this spec changes. Use an ' +
+      'IAMCredentialLease, which renews and revokes the keys, or set reuse_api_key on the secret.',
+  };
 }
 
 /** The value of one `data` entry, or undefined when its secret is gone. */
@@ -202,9 +217,10 @@ async function dataFromEntries(
   client: SecretsManagerClient,
   item: DataFromItem,
   read: Reader,
+  opts: RequestOptions,
 ): Promise<Record<string, string>> {
   if (item.extract) return extractEntries(item.extract, await read(item.extract, true));
-  if (item.find) return findEntries(client, item.find, read);
+  if (item.find) return findEntries(client, item.find, read, opts);
   return {};
 }
 
@@ -225,13 +241,17 @@ async function findEntries(
   client: SecretsManagerClient,
   source: FindSource,
   read: Reader,
+  opts: RequestOptions,
 ): Promise<Record<string, string>> {
-  const listed = await client.listSecrets({
-    ...(source.type !== undefined ? { type: source.type } : {}),
-    ...(source.group !== undefined ? { group: source.group } : {}),
-    ...(source.labels !== undefined ? { labels: source.labels } : {}),
-    ...(source.name !== undefined ? { nameRegex: new RegExp(source.name.regexp, 'u') } : {}),
-  });
+  const listed = await client.listSecrets(
+    {
+      ...(source.type !== undefined ? { type: source.type } : {}),
+      ...(source.group !== undefined ? { group: source.group } : {}),
+      ...(source.labels !== undefined ? { labels: source.labels } : {}),
+      ...(source.name !== undefined ? { nameRegex: new RegExp(source.name.regexp, 'u') } : {}),
+    },
+    opts,
+  );
   // Dynamic credentials only when asked for by type: listing must never mint keys by accident.
   const matches = listed
     .filter((m) => source.type !== undefined || m.type !== 'iam_credentials')

@@ -49,3 +49,28 @@ export function createExternalSecretMetrics(registry: Registry): ExternalSecretM
     }),
   };
 }
+
+/** Keeps the `resources` gauge equal to the last Ready status and reason of each resource. */
+export class ReadinessGauge {
+  readonly #gauge: Gauge<'ready' | 'reason'>;
+  readonly #last = new Map<string, { ready: string; reason: string }>();
+
+  constructor(gauge: Gauge<'ready' | 'reason'>) {
+    this.#gauge = gauge;
+  }
+
+  track(id: string, ready: string, reason: string): void {
+    const before = this.#last.get(id);
+    if (before?.ready === ready && before.reason === reason) return;
+    if (before) this.#gauge.dec(before);
+    this.#gauge.inc({ ready, reason });
+    this.#last.set(id, { ready, reason });
+  }
+
+  forget(id: string): void {
+    const before = this.#last.get(id);
+    if (!before) return;
+    this.#gauge.dec(before);
+    this.#last.delete(id);
+  }
+}

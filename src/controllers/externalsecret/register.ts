@@ -5,9 +5,9 @@ import { AppsV1Api } from '@kubernetes/client-node';
 import { parseExternalSecret } from '../../api/index.ts';
 import type { KubeObject } from '../../runtime/informer.ts';
 import type { ObjectKey } from '../../runtime/logger.ts';
-import type { ControllerContext } from '../index.ts';
-import { RESOURCE_TYPES } from '../resources.ts';
-import { refersTo, type StoreKey } from '../stores.ts';
+import type { ControllerContext } from '../context.ts';
+import { RESOURCE_TYPES } from '../shared/resources.ts';
+import { refersTo, type StoreKey } from '../store/key.ts';
 import { createExternalSecretMetrics } from './metrics.ts';
 import { ExternalSecretReconciler } from './reconciler.ts';
 
@@ -87,6 +87,7 @@ export function registerExternalSecretController(
     hashKey: context.hashKey,
     rollout: manager.kubeConfig.makeApiClient(AppsV1Api),
     clock: context.clock,
+    random: context.random,
     metrics: createExternalSecretMetrics(manager.metrics.registry),
     refreshSlots: options.refreshSlots ?? Math.max(1, manager.config.concurrency - 1),
   });
@@ -95,16 +96,19 @@ export function registerExternalSecretController(
     { namespace: obj.metadata.namespace as string, name: obj.metadata.name },
   ];
   // The echo of our own status write changes nothing we act on.
-  controller.watch(externalSecrets, (obj) => (reconciler.isOwnEcho(obj) ? [] : own(obj)));
-  controller.watch(managedSecrets, (secret) => {
-    const namespace = secret.metadata.namespace as string;
-    const keys = targets.writersOf(namespace, secret.metadata.name);
-    for (const ref of secret.metadata.ownerReferences ?? []) {
-      if (ref.kind === 'ExternalSecret' && !keys.some((k) => k.name === ref.name)) {
-        keys.push({ namespace, name: ref.name });
+  controller.watch(externalSecrets, { filter: (obj) => !reconciler.isOwnEcho(obj) });
+  // A Secret event wakes every ExternalSecret that writes it (by target name or owner).
+  controller.watch(managedSecrets, {
+    map: (secret) => {
+      const namespace = secret.metadata.namespace as string;
+      const keys = targets.writersOf(namespace, secret.metadata.name);
+      for (const ref of secret.metadata.ownerReferences ?? []) {
+        if (ref.kind === 'ExternalSecret' && !keys.some((k) => k.name === ref.name)) {
+          keys.push({ namespace, name: ref.name });
+        }
       }
-    }
-    return keys;
+      return keys;
+    },
   });
 
   const usersOf = (store: StoreKey): ObjectKey[] =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IAMCredentialLeaseStatus } from '../../api/index.ts';
-import { FakeClock } from '../../runtime/clock.ts';
-import { FakeSecretsManagerClient } from '../../secretsmanager/index.ts';
+import { FakeClock } from '../../runtime/testing/fake-clock.ts';
+import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
 import {
   leaseTrigger,
   ms,

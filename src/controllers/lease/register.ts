@@ -5,15 +5,14 @@ import { KINDS } from '../../api/group.ts';
 import { StoreRef } from '../../api/index.ts';
 import type { KubeObject } from '../../runtime/informer.ts';
 import type { ObjectKey } from '../../runtime/reconciler.ts';
-import type { ControllerContext } from '../index.ts';
-import { RESOURCE_TYPES } from '../resources.ts';
-import { refersTo } from '../stores.ts';
-import { KubeLeaseApi } from './api.ts';
+import type { ControllerContext } from '../context.ts';
+import { RESOURCE_TYPES } from '../shared/resources.ts';
+import { refersTo } from '../store/key.ts';
 import { createLeaseMetrics } from './metrics.ts';
 import { type LeaseHooks, LeaseReconciler } from './reconciler.ts';
 
 export interface LeaseControllerOptions {
-  /** Renewal jitter source (default Math.random). */
+  /** Renewal jitter source (default: the controllers' shared source). */
   random?: () => number;
   /** How long deletion retries failing revocations before letting go (default 5 minutes). */
   revocationTimeoutMs?: number;
@@ -25,20 +24,25 @@ export function registerLeaseController(
   options: LeaseControllerOptions = {},
 ): LeaseReconciler {
   const { manager, clock } = context;
+  const shard = manager.config.labelSelector;
   const leases = manager.informer({
     type: RESOURCE_TYPES.IAMCredentialLease,
-    ...(manager.config.labelSelector ? { labelSelector: manager.config.labelSelector } : {}),
+    ...(shard ? { labelSelector: shard } : {}),
   });
+  // Whether a service ID is still in use, and which key of a secret is the newest, are questions
+  // about every lease, not only this shard's: a shard must not revoke a reused key that a lease
+  // of another shard still holds. Sharded, it also watches the leases of the other shards.
+  const everyLease = shard ? manager.informer({ type: RESOURCE_TYPES.IAMCredentialLease }) : leases;
   const reconciler = new LeaseReconciler({
     clock,
-    random: options.random ?? Math.random,
-    api: new KubeLeaseApi(manager.kubeConfig, context.resources),
+    random: options.random ?? context.random,
+    resources: context.resources,
     secrets: context.core,
     rollout: manager.kubeConfig,
     events: context.events,
     stores: context.stores,
     hashKey: context.hashKey,
-    leases: () => leases.list(),
+    leases: () => everyLease.list(),
     metrics: createLeaseMetrics(manager.metrics.registry, () => clock.now()),
     ...(options.revocationTimeoutMs !== undefined
       ? { revocationTimeoutMs: options.revocationTimeoutMs }
@@ -47,7 +51,7 @@ export function registerLeaseController(
   });
   const controller = manager.controller(reconciler);
   controller.watch(leases);
-  controller.watch(context.managedSecrets, ownerLease);
+  controller.watch(context.managedSecrets, { map: ownerLease });
   context.stores.onStoreChange((store, ready) => {
     if (!ready) return;
     for (const lease of leases.list()) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { IAMCredentialLeaseStatus, PendingRevocation } from '../../api/index.ts';
-import { FakeClock } from '../../runtime/clock.ts';
-import { FakeSecretsManagerClient, SecretsManagerError } from '../../secretsmanager/index.ts';
+import { FakeClock } from '../../runtime/testing/fake-clock.ts';
+import { SecretsManagerError } from '../../secretsmanager/index.ts';
+import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
 import { rfc3339 } from './decide.ts';
 import {
   chooseRoute,

@@ -15,6 +15,7 @@ import {
   isInvalidRequest,
   isNotFound,
   isSecretsManagerError,
+  type RequestOptions,
   type SecretsManagerClient,
 } from '../../secretsmanager/index.ts';
 import { finish, identityOf, ms, rfc3339 } from './decide.ts';
@@ -114,17 +115,18 @@ const PERMISSION_HINT: Record<RevocationCall['route'], string> = {
 export async function executeRevocation(
   client: RevocationClient,
   call: RevocationCall,
+  opts: RequestOptions = {},
 ): Promise<RevocationOutcome> {
   try {
     switch (call.route) {
       case 'vaultLease':
-        await client.revokeLease(call.leaseId);
+        await client.revokeLease(call.leaseId, opts);
         break;
       case 'serviceId':
-        await client.deleteServiceId(call.serviceId);
+        await client.deleteServiceId(call.serviceId, opts);
         break;
       case 'secretVersionData':
-        await client.deleteSecretVersionData(call.secretId, call.versionId);
+        await client.deleteSecretVersionData(call.secretId, call.versionId, opts);
         break;
     }
     return { ok: true, result: 'Revoked' };
@@ -219,6 +221,8 @@ export interface RevokePendingOptions {
   storeFor(store: string | undefined): StoreAccess;
   /** What is known about the credential beyond this resource (see RouteContext). */
   contextFor(cred: PendingRevocation): Omit<RouteContext, 'method'>;
+  /** The reconcile's cancellation: stops revoking (what is left stays pending). */
+  signal?: AbortSignal;
 }
 
 export interface RevokePendingResult {
@@ -296,12 +300,83 @@ async function passOne(
       entry: finishedEntry(cred, decision.route, 'Skipped', now, decision.message),
     };
   }
-  const outcome = await executeRevocation(store.client, decision);
+  options.signal?.throwIfAborted();
+  const outcome = await executeRevocation(
+    store.client,
+    decision,
+    options.signal ? { signal: options.signal } : {},
+  );
+  options.signal?.throwIfAborted();
   if (!outcome.ok) {
     return { kind: 'failed', route: decision.route, code: outcome.code, message: outcome.message };
   }
   return {
     kind: 'finished',
     entry: finishedEntry(cred, decision.route, outcome.result, now, outcome.message),
+  };
+}
+
+type Identity = Pick<PendingRevocation, 'serviceId' | 'secretId' | 'issuedAt'>;
+
+/**
+ * What this lease's and every other lease's credentials say about one credential: whether its
+ * service ID is still in use, and whether it is the newest of its secret.
+ */
+export function routeContextFor(
+  status: IAMCredentialLeaseStatus,
+  cred: PendingRevocation,
+  leases: readonly unknown[],
+  ownUid: string,
+): Omit<RouteContext, 'method'> {
+  const mine = [
+    ...(status.current ? [status.current] : []),
+    ...(status.pendingRevocations ?? []).filter((p) => p !== cred),
+  ];
+  const others = otherCredentials(leases, ownUid);
+  const inUse = [status.current, ...others.current].filter((c) => c !== undefined);
+  const issued = cred.issuedAt ? ms(cred.issuedAt) : 0;
+  // A tie counts as newer: `current` must never be able to name somebody else's key.
+  const newer = [...mine, ...others.current, ...others.pending].some(
+    (c) => c.secretId === cred.secretId && (c.issuedAt === undefined || ms(c.issuedAt) >= issued),
+  );
+  return {
+    serviceIdInUse: inUse.some((c) => c.serviceId === cred.serviceId),
+    newestOfSecret: !newer,
+  };
+}
+
+/** The current and pending credentials of every other lease, read defensively from the cache. */
+function otherCredentials(
+  leases: readonly unknown[],
+  ownUid: string,
+): { current: Identity[]; pending: Identity[] } {
+  const current: Identity[] = [];
+  const pending: Identity[] = [];
+  for (const obj of leases) {
+    const lease = obj as {
+      metadata?: { uid?: string };
+      status?: { current?: unknown; pendingRevocations?: unknown };
+    };
+    if (lease.metadata?.uid === ownUid) continue;
+    const c = asIdentity(lease.status?.current);
+    if (c) current.push(c);
+    if (Array.isArray(lease.status?.pendingRevocations)) {
+      for (const p of lease.status.pendingRevocations) {
+        const id = asIdentity(p);
+        if (id) pending.push(id);
+      }
+    }
+  }
+  return { current, pending };
+}
+
+function asIdentity(value: unknown): Identity | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.serviceId !== 'string' || typeof v.secretId !== 'string') return undefined;
+  return {
+    serviceId: v.serviceId,
+    secretId: v.secretId,
+    ...(typeof v.issuedAt === 'string' ? { issuedAt: v.issuedAt } : {}),
   };
 }

@@ -1,20 +1,9 @@
 // Where a lease's credential comes from: the store and the iam_credentials secret. A change of
 // either leases a new credential; any other spec change only rewrites the Secret.
 import { createHash } from 'node:crypto';
-import type { IAMCredentialLease, StoreRef } from '../../api/index.ts';
+import type { IAMCredentialLease } from '../../api/index.ts';
 import type { IamCredentialsRef } from '../../secretsmanager/index.ts';
-
-/** The store as recorded on credentials: `SecretStore/name` or `ClusterSecretStore/name`. */
-export function storeLabel(ref: StoreRef): string {
-  return `${ref.kind}/${ref.name}`;
-}
-
-/** The inverse of `storeLabel`; undefined for anything else. */
-export function parseStoreLabel(label: string): StoreRef | undefined {
-  const match = /^(SecretStore|ClusterSecretStore)\/(.+)$/.exec(label);
-  if (!match) return undefined;
-  return { kind: match[1] as StoreRef['kind'], name: match[2] as string };
-}
+import { storeRefLabel } from '../store/key.ts';
 
 export function credentialRef(spec: IAMCredentialLease['spec']): IamCredentialsRef {
   const { id, name, group } = spec.credential;
@@ -36,7 +25,7 @@ export function describeCredentialSource(spec: IAMCredentialLease['spec']): stri
 export function sourceHash(spec: IAMCredentialLease['spec']): string {
   const { id, name, group } = spec.credential;
   const canonical = JSON.stringify([
-    storeLabel(spec.storeRef),
+    storeRefLabel(spec.storeRef),
     id ?? null,
     name ?? null,
     group === undefined || group === 'default' ? 'default' : group,

@@ -1,14 +1,33 @@
 import type { z } from 'zod';
+import type { CounterSet } from '../counters.ts';
+import type { Credentials } from '../credentials.ts';
+import type { EngineConfigs } from '../engine-config.ts';
+import type { Iam } from '../iam.ts';
 import { badRequest } from '../reply.ts';
-import type { Secret, SecretType, SecretVersion } from '../store.ts';
-import { rfc3339 } from '../util.ts';
-import type { World } from '../world.ts';
+import type { Secret, SecretType, SecretVersion, Store } from '../store.ts';
+import type { ResolvedOptions } from '../types.ts';
+import { type Clock, rfc3339 } from '../util.ts';
 
 /** Which rendering of a secret: a value read, the metadata, or the create response. */
 export type View = 'value' | 'metadata' | 'create';
 
+/**
+ * The parts of the emulator engines read and change. The World that wires them together
+ * satisfies it; engines name the parts rather than the World, so they sit below it.
+ */
+export interface EngineWorld {
+  readonly opts: Pick<ResolvedOptions, 'minCredentialTtlSeconds' | 'maxCredentialTtlSeconds'>;
+  readonly clock: Clock;
+  readonly counters: CounterSet;
+  readonly store: Store;
+  readonly iam: Iam;
+  readonly credentials: Credentials;
+  readonly configs: EngineConfigs;
+  readonly accountId: string;
+}
+
 export interface EngineContext {
-  world: World;
+  world: EngineWorld;
   /** The caller's IAM ID, recorded as `created_by`. */
   createdBy: string;
   now: number;

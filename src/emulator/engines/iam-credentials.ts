@@ -3,8 +3,7 @@ import type { Credential } from '../credentials.ts';
 import { badRequest } from '../reply.ts';
 import type { Secret } from '../store.ts';
 import { parseDurationSeconds } from '../util.ts';
-import type { World } from '../world.ts';
-import { type Engine, type EngineContext, parseBody } from './engine.ts';
+import { type Engine, type EngineContext, type EngineWorld, parseBody } from './engine.ts';
 
 const ttlValue = z.union([z.string().min(1), z.number().int()]);
 
@@ -21,7 +20,7 @@ const updateSchema = z.object({
 });
 
 /** TTL bounds are documented as 1 minute to 90 days; tests may lower the minimum. */
-function ttlSeconds(value: unknown, world: World): number {
+function ttlSeconds(value: unknown, world: EngineWorld): number {
   const s = parseDurationSeconds(value);
   const { minCredentialTtlSeconds: min, maxCredentialTtlSeconds: max } = world.opts;
   if (s === undefined || s < min || s > max) {
@@ -84,7 +83,7 @@ export const iamCredentialsEngine: Engine = {
 
 /** A read of `iam_credentials/creds/...`: a new pair, or the current one when reused. */
 export function readCredential(
-  world: World,
+  world: EngineWorld,
   secret: Secret,
 ): { cred: Credential; reused: boolean } {
   if (secret.attrs.reuse_api_key === true) {

@@ -21,6 +21,8 @@ export interface MockRequest {
 export interface MockReply {
   status: number;
   body?: unknown;
+  /** The body exactly as sent (not JSON-encoded): broken JSON, HTML, truncated text. */
+  raw?: string;
   headers?: Record<string, string>;
 }
 
@@ -97,7 +99,7 @@ export class MockSecretsManager {
           const reply = await this.#dispatch(req);
           return {
             statusCode: reply.status,
-            data: reply.body === undefined ? '' : JSON.stringify(reply.body),
+            data: reply.raw ?? (reply.body === undefined ? '' : JSON.stringify(reply.body)),
             responseOptions: {
               headers: { 'content-type': 'application/json', ...(reply.headers ?? {}) },
             },

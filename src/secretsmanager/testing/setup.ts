@@ -1,7 +1,7 @@
 /** A client wired to the MockAgent fake servers and a fake clock, for unit tests. */
 import { Registry } from 'prom-client';
+import { FakeClock, settle } from '../../runtime/testing/fake-clock.ts';
 import { HttpSecretsManagerClient, type SecretsManagerClientOptions } from '../client.ts';
-import { FakeClock, settle } from './fake-clock.ts';
 import { API_KEY, IAM_URL, MockSecretsManager, SM_URL } from './mock-server.ts';
 
 export function setup(over: Partial<SecretsManagerClientOptions> = {}) {

@@ -302,6 +302,8 @@ describe('iam_credentials', () => {
     );
     const es = await waitForReason(namespace, 'iam-mint', 'UseIAMCredentialLease');
     expect(readyOf(es)?.message).toContain('IAMCredentialLease');
+    // Decided from the secret's metadata: the refusal minted no key.
+    expect(sm.emulator.counters().credentialsMinted).toBe(before);
     expect(readyOf(es)?.status).toBe('False');
     expect(await getSecret(namespace, 'iam-mint')).toBeUndefined();
     // Neither force-sync nor the refresh time reads it again for this generation.
@@ -318,8 +320,8 @@ describe('iam_credentials', () => {
             l.due === 'nothing',
         ),
     );
-    // Two references (by name and by ID) to one secret: one key minted, not two.
-    expect(sm.emulator.counters().credentialsMinted - before).toBe(1);
+    // Two references (by name and by ID) to one secret, a forced sync: still no key minted.
+    expect(sm.emulator.counters().credentialsMinted - before).toBe(0);
     // And no busy loop around the refusal: a handful of reconciles, not hundreds.
     const reconciles = operator
       .logLines()

@@ -24,8 +24,8 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURALS, VERSION } from '../../../src/api/group.ts';
-import { ANNOTATIONS } from '../../../src/controllers/constants.ts';
-import { HASH_KEY_SECRET } from '../../../src/controllers/hashkey.ts';
+import { ANNOTATIONS } from '../../../src/controllers/shared/constants.ts';
+import { HASH_KEY_SECRET } from '../../../src/controllers/shared/hashkey.ts';
 import { type Emulator, startEmulator } from '../../../src/emulator/index.ts';
 import { isApiError } from '../../../src/runtime/kube.ts';
 import {

@@ -11,7 +11,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../../src/api/group.ts';
-import { ANNOTATIONS } from '../../../src/controllers/constants.ts';
+import { ANNOTATIONS } from '../../../src/controllers/shared/constants.ts';
 import type { Emulator } from '../../../src/emulator/index.ts';
 import { eventually } from '../support/cluster.ts';
 

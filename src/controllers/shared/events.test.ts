@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../runtime/clock.ts';
+import { FakeClock } from '../../runtime/testing/fake-clock.ts';
 import { EventRecorder, type EventsApi } from './events.ts';
 
 function fakeApi(failCreate = false) {

@@ -8,7 +8,7 @@ import {
   type V1OwnerReference,
   type V1Secret,
 } from '@kubernetes/client-node';
-import { isApiError } from '../runtime/kube.ts';
+import { isApiError } from '../../runtime/kube.ts';
 import { ANNOTATIONS, FIELD_MANAGER, LABELS, MANAGED_BY_VALUE } from './constants.ts';
 
 /** What `applySecret` needs of CoreV1Api (tests may hand in a fake). */

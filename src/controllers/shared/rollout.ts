@@ -6,9 +6,11 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { describeError } from '../runtime/errors.ts';
-import { isApiError } from '../runtime/kube.ts';
+import { describeError } from '../../runtime/errors.ts';
+import { isApiError } from '../../runtime/kube.ts';
 import { ANNOTATIONS } from './constants.ts';
+import type { EventSubject, EventType } from './events.ts';
+import { EVENT_REASONS } from './reasons.ts';
 
 export interface RolloutTarget {
   kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
@@ -61,6 +63,62 @@ export async function rolloutRestart(
         : describeError(err).message;
       result.failed.push({ target: label, message });
     }
+  }
+  return result;
+}
+
+/** Where `restartWorkloads` reports: Events on the resource, and a counter when there is one. */
+export interface RolloutReporting {
+  events: {
+    record(subject: EventSubject, type: EventType, reason: string, message: string): void;
+  };
+  /** Counts restarted and failed targets (`result` label). */
+  counter?: { inc(labels: { result: string }, value?: number): void };
+}
+
+/**
+ * Restarts `targets` of the resource `subject` and reports the outcome: one Normal Event
+ * `RolloutRestarted` naming what restarted (`because` says why), one Warning
+ * `RolloutRestartFailed` per target that could not be. Never throws: a restart that fails must
+ * not undo or repeat the write that caused it.
+ */
+export async function restartWorkloads(
+  api: KubeConfig | RolloutApi,
+  reporting: RolloutReporting,
+  subject: EventSubject,
+  targets: readonly RolloutTarget[],
+  stamp: string,
+  because: string,
+): Promise<RolloutResult> {
+  const namespace = subject.metadata.namespace as string;
+  let result: RolloutResult;
+  try {
+    result = await rolloutRestart(api, namespace, targets, stamp);
+  } catch (err) {
+    const message = describeError(err).message;
+    result = {
+      restarted: [],
+      failed: targets.map((t) => ({ target: `${t.kind}/${t.name}`, message })),
+    };
+  }
+  const { events, counter } = reporting;
+  if (result.restarted.length > 0) {
+    counter?.inc({ result: 'restarted' }, result.restarted.length);
+    events.record(
+      subject,
+      'Normal',
+      EVENT_REASONS.RolloutRestarted,
+      `restarted ${result.restarted.join(', ')} ${because}`,
+    );
+  }
+  for (const failure of result.failed) {
+    counter?.inc({ result: 'failed' });
+    events.record(
+      subject,
+      'Warning',
+      EVENT_REASONS.RolloutRestartFailed,
+      `cannot restart ${failure.target}: ${failure.message}`,
+    );
   }
   return result;
 }

@@ -3,9 +3,9 @@
 // readable by those who can read status, so it lives in a Secret in the operator's namespace.
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { describeError } from '../runtime/errors.ts';
-import { isApiError } from '../runtime/kube.ts';
-import type { Logger } from '../runtime/logger.ts';
+import { describeError } from '../../runtime/errors.ts';
+import { isApiError } from '../../runtime/kube.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import { COMPONENT, LABELS, MANAGED_BY_VALUE } from './constants.ts';
 
 export const HASH_KEY_SECRET = `${COMPONENT}-hash-key`;

@@ -3,15 +3,15 @@
  * `FakeApi` serves LIST and scripted WATCH streams to an `Informer`; `MemoryLeaseStore` is a
  * Lease for the `LeaderElector`. Not used by the operator itself.
  */
-import type { KubeObject } from './informer.ts';
-import type { LeaseRecord, LeaseStore } from './leader.ts';
+import type { KubeObject } from '../informer.ts';
+import type { LeaseRecord, LeaseStore } from '../leader.ts';
 import type {
   ListOptions,
   ListResult,
   ListWatchClient,
   WatchEvent,
   WatchOptions,
-} from './listwatch.ts';
+} from '../listwatch.ts';
 
 /** A scripted watch stream: the test pushes events, closes it or fails it. */
 export class FakeWatch implements AsyncIterable<WatchEvent> {

@@ -1,5 +1,5 @@
 // Stand-ins for controller unit tests: an informer cache without an API server.
-import type { EventHandlers, Informer, KubeObject } from '../runtime/informer.ts';
+import type { EventHandlers, Informer, KubeObject } from '../../../runtime/informer.ts';
 
 /** A hand-filled informer cache with the part of the Informer API controllers use. */
 export class FakeInformer<T extends KubeObject = KubeObject> {

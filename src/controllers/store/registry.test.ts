@@ -1,9 +1,9 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { API_VERSION } from '../api/group.ts';
-import { FakeSecretsManagerClient } from '../secretsmanager/index.ts';
-import { StoreRegistry } from './stores.ts';
-import { FakeInformer } from './testing.ts';
+import { API_VERSION } from '../../api/group.ts';
+import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
+import { FakeInformer } from '../shared/testing/informer.ts';
+import { StoreRegistry } from './registry.ts';
 
 const log = pino({ level: 'silent' });
 const secretRef = { name: 'k', key: 'apikey' };

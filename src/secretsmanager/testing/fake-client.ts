@@ -3,9 +3,9 @@
  * credentials minted per read (or reused), revocations recorded, and errors injected per method.
  * For end-to-end behaviour use the emulator instead.
  */
-import type { IamCredentialsRef, ListFilter, SecretsManagerClient } from './client.ts';
-import { SecretsManagerError } from './errors.ts';
-import type { IamCredentials, RemoteSecret, SecretMetadata, SecretRef } from './types.ts';
+import type { IamCredentialsRef, ListFilter, SecretsManagerClient } from '../client.ts';
+import { SecretsManagerError } from '../errors.ts';
+import type { IamCredentials, RemoteSecret, SecretMetadata, SecretRef } from '../types.ts';
 
 type Method = Exclude<keyof SecretsManagerClient, 'close'>;
 
@@ -90,6 +90,34 @@ export class FakeSecretsManagerClient implements SecretsManagerClient {
     );
     if (!found) throw notFound(ref);
     return structuredClone(found);
+  }
+
+  async getSecretMetadata(ref: SecretRef): Promise<SecretMetadata> {
+    this.#enter('getSecretMetadata', [ref]);
+    if (ref.type === 'iam_credentials') {
+      const def = this.#iam.find(
+        (s) =>
+          (ref.id !== undefined ? s.id === ref.id : s.name === ref.name) &&
+          sameGroup(s.groupId ?? 'default', ref.group),
+      );
+      if (!def) throw notFound(ref);
+      return {
+        id: def.id,
+        name: def.name,
+        type: 'iam_credentials',
+        groupId: def.groupId ?? 'default',
+        labels: [],
+        reuseApiKey: def.reuseApiKey === true,
+      };
+    }
+    const found = this.#secrets.find(
+      (s) =>
+        s.type === ref.type &&
+        (ref.id !== undefined ? s.metadata.id === ref.id : s.metadata.name === ref.name) &&
+        sameGroup(s.metadata.groupId, ref.group),
+    );
+    if (!found) throw notFound(ref);
+    return structuredClone(found.metadata);
   }
 
   async listSecrets(filter: ListFilter = {}): Promise<SecretMetadata[]> {

@@ -13,36 +13,15 @@ import {
   type RevocationMethod,
   type SecretStore,
   type StoreRef,
-} from '../api/index.ts';
-import type { Informer, KubeObject } from '../runtime/informer.ts';
-import type { Logger } from '../runtime/logger.ts';
-import type { Manager } from '../runtime/manager.ts';
-import type { SecretsManagerClient } from '../secretsmanager/index.ts';
-import { RESOURCE_TYPES } from './resources.ts';
+} from '../../api/index.ts';
+import type { Informer, KubeObject } from '../../runtime/informer.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import type { Manager } from '../../runtime/manager.ts';
+import type { SecretsManagerClient } from '../../secretsmanager/index.ts';
+import { RESOURCE_TYPES } from '../shared/resources.ts';
+import { describeStore, type StoreKey, storeId, storeKeyFor } from './key.ts';
 
-export type StoreKind = 'SecretStore' | 'ClusterSecretStore';
-
-/** Identifies a store; `namespace` only for a SecretStore. */
-export interface StoreKey {
-  kind: StoreKind;
-  name: string;
-  namespace?: string;
-}
-
-/** `SecretStore/ns/name` or `ClusterSecretStore/name`. */
-export function storeKeyString(key: StoreKey): string {
-  return key.kind === 'SecretStore'
-    ? `SecretStore/${key.namespace}/${key.name}`
-    : `ClusterSecretStore/${key.name}`;
-}
-
-/** The store a resource in `namespace` refers to (omitted: the ClusterSecretStore `default`). */
-export function storeKeyFor(namespace: string, ref: StoreRef | undefined): StoreKey {
-  if (!ref) return { kind: 'ClusterSecretStore', name: DEFAULT_STORE_NAME };
-  return ref.kind === 'SecretStore'
-    ? { kind: 'SecretStore', name: ref.name, namespace }
-    : { kind: 'ClusterSecretStore', name: ref.name };
-}
+export type { StoreKey } from './key.ts';
 
 /** What a resource controller learns about a usable store. */
 export interface StoreInfo extends StoreKey {
@@ -193,7 +172,7 @@ export class StoreRegistry {
     }
     const uid = obj.metadata.uid ?? '';
     const generation = obj.metadata.generation ?? 0;
-    const state = this.#states.get(storeKeyString(key));
+    const state = this.#states.get(storeId(key));
     if (state && state.uid === uid && state.generation === generation) {
       if (state.ready) return { ok: true, client: state.client, store: state.info };
       return {
@@ -226,7 +205,7 @@ export class StoreRegistry {
 
   /** Called by the store controller after each validation. */
   setState(key: StoreKey, state: StoreState): void {
-    const id = storeKeyString(key);
+    const id = storeId(key);
     const before = this.#states.get(id);
     this.#states.set(id, state);
     const changed =
@@ -240,12 +219,12 @@ export class StoreRegistry {
 
   /** The last state the store controller reported for a store. */
   stateOf(key: StoreKey): StoreState | undefined {
-    return this.#states.get(storeKeyString(key));
+    return this.#states.get(storeId(key));
   }
 
   /** The store is gone. */
   forget(key: StoreKey): void {
-    if (this.#states.delete(storeKeyString(key))) this.#emitStore(key, false);
+    if (this.#states.delete(storeId(key))) this.#emitStore(key, false);
   }
 
   /** Store keys with a recorded state (to drop clients of stores that went away). */
@@ -290,16 +269,4 @@ export class StoreRegistry {
       }
     }
   }
-}
-
-export function describeStore(key: StoreKey): string {
-  return key.kind === 'SecretStore'
-    ? `SecretStore ${key.namespace}/${key.name}`
-    : `ClusterSecretStore ${key.name}`;
-}
-
-/** Whether a resource's storeRef (in its namespace) points at `key`. */
-export function refersTo(namespace: string, ref: StoreRef | undefined, key: StoreKey): boolean {
-  const own = storeKeyFor(namespace, ref);
-  return storeKeyString(own) === storeKeyString(key);
 }

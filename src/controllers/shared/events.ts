@@ -9,9 +9,9 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import type { Clock } from '../runtime/clock.ts';
-import { describeError } from '../runtime/errors.ts';
-import type { Logger } from '../runtime/logger.ts';
+import type { Clock } from '../../runtime/clock.ts';
+import { describeError } from '../../runtime/errors.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import { COMPONENT } from './constants.ts';
 
 export type EventType = 'Normal' | 'Warning';

@@ -1,5 +1,5 @@
 // Names the controllers put on Kubernetes objects. Docs, examples, RBAC and tests use these.
-import { GROUP } from '../api/group.ts';
+import { GROUP } from '../../api/group.ts';
 
 /** The server-side apply field manager of everything the operator writes. */
 export const FIELD_MANAGER = 'secrets-manager-operator';

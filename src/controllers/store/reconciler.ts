@@ -1,34 +1,34 @@
 // The SecretStore / ClusterSecretStore controller: proves each store works with a real IAM
 // token exchange and Vault login, reports Ready with a reason that tells the failures apart, and
 // hands the validated client to the StoreRegistry for the resource controllers.
+import { isDeepStrictEqual } from 'node:util';
 import {
-  API_VERSION,
   type ClusterSecretStore,
   type Condition,
-  type ConditionUpdate,
-  conditionUnchanged,
-  findCondition,
   READY,
   type SecretStore,
   STORE_REASONS,
   setCondition,
   toRfc3339,
-} from '../api/index.ts';
-import type { Clock } from '../runtime/clock.ts';
-import { describeError } from '../runtime/errors.ts';
-import type { ObjectKey } from '../runtime/logger.ts';
-import type { ReconcileContext, Reconciler, Result } from '../runtime/reconciler.ts';
+} from '../../api/index.ts';
+import type { Clock } from '../../runtime/clock.ts';
+import { describeError } from '../../runtime/errors.ts';
+import type { KubeObject } from '../../runtime/informer.ts';
+import type { ObjectKey } from '../../runtime/logger.ts';
+import type { ReconcileContext, Reconciler, Result } from '../../runtime/reconciler.ts';
 import {
   isSecretsManagerError,
   type SecretsManagerClient,
   type SecretsManagerClientPool,
   type StoreConnection,
   secretsManagerUrl,
-} from '../secretsmanager/index.ts';
-import type { EventRecorder } from './events.ts';
-import type { CustomResources } from './resources.ts';
-import { readSecret, type SecretsApi } from './secrets.ts';
-import { describeStore, type StoreKey, type StoreRegistry, storeKeyString } from './stores.ts';
+} from '../../secretsmanager/index.ts';
+import type { EventRecorder } from '../shared/events.ts';
+import type { CustomResources } from '../shared/resources.ts';
+import { readSecret, type SecretsApi } from '../shared/secrets.ts';
+import { StatusWriter } from '../shared/status.ts';
+import { describeStore, type StoreKey, storeId, storeKeyOfObjectKey } from './key.ts';
+import type { StoreRegistry } from './registry.ts';
 
 /** How often a Ready store is checked again: re-read its key Secret, confirm the login. */
 export const DEFAULT_STORE_RECHECK_MS = 60_000;
@@ -42,6 +42,8 @@ export interface StoreReconcilerOptions {
   resources: CustomResources;
   events: EventRecorder;
   clock: Clock;
+  /** Recheck jitter source (default Math.random). */
+  random?: () => number;
   recheckMs?: number;
 }
 
@@ -55,37 +57,49 @@ export class StoreReconciler implements Reconciler {
   readonly #recheckMs: number;
   /** The client each store used at its last validation, to notice a replaced one. */
   readonly #clients = new Map<string, SecretsManagerClient>();
+  readonly #random: () => number;
+  readonly #status: { SecretStore: StatusWriter; ClusterSecretStore: StatusWriter };
 
   constructor(options: StoreReconcilerOptions) {
     this.#o = options;
     this.#recheckMs = options.recheckMs ?? DEFAULT_STORE_RECHECK_MS;
+    this.#random = options.random ?? Math.random;
+    const writer = (kind: 'SecretStore' | 'ClusterSecretStore') =>
+      new StatusWriter({
+        kind,
+        resources: options.resources,
+        events: options.events,
+        clock: options.clock,
+        mode: 'merge',
+      });
+    this.#status = {
+      SecretStore: writer('SecretStore'),
+      ClusterSecretStore: writer('ClusterSecretStore'),
+    };
   }
 
-  /** Controller keys: `ns/name` is a SecretStore, a bare name a ClusterSecretStore. */
-  static storeKeyOf(key: ObjectKey): StoreKey {
-    return key.namespace
-      ? { kind: 'SecretStore', namespace: key.namespace, name: key.name }
-      : { kind: 'ClusterSecretStore', name: key.name };
-  }
-
-  static objectKeyOf(key: StoreKey): ObjectKey {
-    return key.kind === 'SecretStore'
-      ? { namespace: key.namespace as string, name: key.name }
-      : { name: key.name };
+  /** Whether a watch event of a store is the echo of our own status write. */
+  isOwnEcho(obj: KubeObject): boolean {
+    const writer = obj.metadata.namespace
+      ? this.#status.SecretStore
+      : this.#status.ClusterSecretStore;
+    return writer.isOwnEcho(obj);
   }
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result | undefined> {
     const { registry, pool } = this.#o;
-    const storeKey = StoreReconciler.storeKeyOf(key);
-    const id = storeKeyString(storeKey);
-    const obj = registry.getObject(storeKey);
-    if (!obj) {
+    const storeKey = storeKeyOfObjectKey(key);
+    const id = storeId(storeKey);
+    const cached = registry.getObject(storeKey);
+    if (!cached) {
+      this.#status[storeKey.kind].forget({ metadata: key });
       registry.forget(storeKey);
       this.#clients.delete(id);
       await pool.evict(id);
       ctx.log.debug('store is gone; client dropped');
       return undefined;
     }
+    const obj = this.#status[storeKey.kind].view(cached);
     const uid = obj.metadata.uid ?? '';
     const generation = obj.metadata.generation ?? 0;
     const parsed = registry.parse(storeKey, obj);
@@ -97,12 +111,17 @@ export class StoreReconciler implements Reconciler {
         reason: STORE_REASONS.InvalidSpec,
         message: parsed.message,
       });
-      await this.#report(storeKey, obj, undefined, {
-        ok: false,
-        reason: STORE_REASONS.InvalidSpec,
-        message: parsed.message,
-        retry: 'never',
-      });
+      await this.#report(
+        storeKey,
+        obj,
+        {
+          ok: false,
+          reason: STORE_REASONS.InvalidSpec,
+          message: parsed.message,
+          retry: 'never',
+        },
+        ctx.signal,
+      );
       return undefined;
     }
     const store = parsed.value;
@@ -130,7 +149,7 @@ export class StoreReconciler implements Reconciler {
         message: outcome.message,
       });
     }
-    await this.#report(storeKey, obj, store, outcome);
+    await this.#report(storeKey, obj, outcome, ctx.signal);
     if (!outcome.ok && outcome.retry === 'backoff') {
       // Status is written; throwing retries with the queue's per-key backoff.
       throw Object.assign(new Error(`${describeStore(storeKey)}: ${outcome.message}`), {
@@ -139,7 +158,7 @@ export class StoreReconciler implements Reconciler {
     }
     if (!outcome.ok && outcome.retry === 'never') return undefined;
     // Jitter so that many stores created together do not recheck in the same second.
-    const jitter = Math.floor(Math.random() * this.#recheckMs * 0.1);
+    const jitter = Math.floor(this.#random() * this.#recheckMs * 0.1);
     return { requeueAfterMs: this.#recheckMs + jitter };
   }
 
@@ -203,7 +222,7 @@ export class StoreReconciler implements Reconciler {
       ...(caBundle !== undefined ? { caBundle } : {}),
       ...(store.spec.rateLimit ? { rateLimit: store.spec.rateLimit } : {}),
     };
-    const id = storeKeyString(key);
+    const id = storeId(key);
     let client: SecretsManagerClient;
     try {
       client = this.#o.pool.get(id, connection);
@@ -223,7 +242,7 @@ export class StoreReconciler implements Reconciler {
       previous !== client || !state?.ready || state.generation !== (store.metadata.generation ?? 0);
     this.#clients.set(id, client);
     try {
-      await client.validate({ fresh });
+      await client.validate({ fresh, signal: ctx.signal });
       ctx.log.debug({ fresh }, 'store validated');
       return { ok: true, client, url };
     } catch (err) {
@@ -257,63 +276,47 @@ export class StoreReconciler implements Reconciler {
     return { ok: true, value };
   }
 
+  /** Ready from the outcome; `lastValidatedTime` moves on success, at most every 10 minutes. */
   async #report(
     key: StoreKey,
-    obj: {
-      apiVersion?: string;
-      kind?: string;
-      metadata: { name: string; namespace?: string; uid?: string; generation?: number };
-      status?: unknown;
-    },
-    _store: SecretStore | ClusterSecretStore | undefined,
+    obj: KubeObject,
     outcome: Outcome,
+    signal: AbortSignal,
   ): Promise<void> {
-    const { clock, resources, events } = this.#o;
-    const now = new Date(clock.now());
+    const now = new Date(this.#o.clock.now());
     const generation = obj.metadata.generation ?? 0;
     const status = (obj.status ?? {}) as {
       conditions?: Condition[];
-      observedGeneration?: number;
       lastValidatedTime?: string;
     };
-    const update: ConditionUpdate = outcome.ok
+    const ready = outcome.ok
       ? {
-          type: READY,
-          status: 'True',
+          status: 'True' as const,
           reason: STORE_REASONS.Valid,
           message: `logged in to ${outcome.url} with the store's API key`,
-          observedGeneration: generation,
         }
-      : {
-          type: READY,
-          status: 'False',
-          reason: outcome.reason,
-          message: outcome.message,
-          observedGeneration: generation,
-        };
-    const previous = findCondition(status.conditions, READY);
-    const unchanged =
-      conditionUnchanged(status.conditions, update) && status.observedGeneration === generation;
-    const lastValidated = status.lastValidatedTime ? Date.parse(status.lastValidatedTime) : 0;
-    const validatedStale = outcome.ok && now.getTime() - lastValidated >= VALIDATED_TIME_EVERY_MS;
-    if (unchanged && !validatedStale) return;
-    const next: Record<string, unknown> = {
-      conditions: setCondition(status.conditions, update, now),
-      observedGeneration: generation,
-    };
-    if (outcome.ok) next.lastValidatedTime = toRfc3339(now);
-    await resources.patchStatus(
-      { kind: key.kind, name: key.name, ...(key.namespace ? { namespace: key.namespace } : {}) },
-      next,
+      : { status: 'False' as const, reason: outcome.reason, message: outcome.message };
+    const conditions = setCondition(
+      status.conditions,
+      { type: READY, ...ready, observedGeneration: generation },
+      now,
     );
-    if (previous?.status !== update.status || previous?.reason !== update.reason) {
-      events.record(
-        { apiVersion: obj.apiVersion ?? API_VERSION, kind: key.kind, metadata: obj.metadata },
-        outcome.ok ? 'Normal' : 'Warning',
-        update.reason,
-        update.message,
-      );
-    }
+    const lastValidated = status.lastValidatedTime ? Date.parse(status.lastValidatedTime) : 0;
+    const changed =
+      !isDeepStrictEqual(conditions, status.conditions) ||
+      (status as { observedGeneration?: number }).observedGeneration !== generation;
+    const stamp =
+      outcome.ok && (changed || now.getTime() - lastValidated >= VALIDATED_TIME_EVERY_MS);
+    await this.#status[key.kind].write(
+      obj,
+      {
+        ...status,
+        conditions,
+        observedGeneration: generation,
+        ...(stamp ? { lastValidatedTime: toRfc3339(now) } : {}),
+      },
+      signal,
+    );
   }
 }
 

@@ -6,8 +6,9 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { GROUP, type Kind, PLURALS, VERSION } from '../api/group.ts';
-import type { ResourceType } from '../runtime/listwatch.ts';
+import { GROUP, type Kind, PLURALS, VERSION } from '../../api/group.ts';
+import { isApiError } from '../../runtime/kube.ts';
+import type { ResourceType } from '../../runtime/listwatch.ts';
 
 function custom(kind: Kind, namespaced: boolean): ResourceType {
   return { group: GROUP, version: VERSION, plural: PLURALS[kind], namespaced };
@@ -23,6 +24,7 @@ export const RESOURCE_TYPES = {
 } as const satisfies Record<string, ResourceType>;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 export interface ResourceRef {
   kind: Kind;
@@ -34,6 +36,8 @@ export interface ResourceRef {
 /** What `CustomResources` needs of CustomObjectsApi; tests may hand in a fake. */
 export type CustomObjectsPatchApi = Pick<
   CustomObjectsApi,
+  | 'getNamespacedCustomObject'
+  | 'getClusterCustomObject'
   | 'patchNamespacedCustomObjectStatus'
   | 'patchClusterCustomObjectStatus'
   | 'patchNamespacedCustomObject'
@@ -49,13 +53,57 @@ export class CustomResources {
       'makeApiClient' in kubeConfig ? kubeConfig.makeApiClient(CustomObjectsApi) : kubeConfig;
   }
 
+  /** The object as the API server has it now (not the cache); undefined when it does not exist. */
+  async read(ref: ResourceRef): Promise<unknown> {
+    const base = { group: GROUP, version: VERSION, plural: PLURALS[ref.kind], name: ref.name };
+    try {
+      return ref.namespace
+        ? await this.#api.getNamespacedCustomObject({ ...base, namespace: ref.namespace })
+        : await this.#api.getClusterCustomObject(base);
+    } catch (err) {
+      if (isApiError(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces the whole status (fields left out are removed) with a JSON patch: a merge patch
+   * could not drop a field without spelling out a null for each. With `resourceVersion` the
+   * write is conditional: it fails with 409 Conflict when the object changed since that version
+   * was read (optimistic concurrency).
+   */
+  async replaceStatus(
+    ref: ResourceRef,
+    status: Record<string, unknown>,
+    resourceVersion?: string,
+  ): Promise<unknown> {
+    const base = { group: GROUP, version: VERSION, plural: PLURALS[ref.kind], name: ref.name };
+    const body = [
+      ...(resourceVersion
+        ? [{ op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion }]
+        : []),
+      { op: 'add', path: '/status', value: status },
+    ];
+    return ref.namespace
+      ? this.#api.patchNamespacedCustomObjectStatus(
+          { ...base, namespace: ref.namespace, body },
+          jsonPatch,
+        )
+      : this.#api.patchClusterCustomObjectStatus({ ...base, body }, jsonPatch);
+  }
+
   /**
    * Merge-patches `status` through the status subresource (so it never bumps the generation).
    * Lists in `status` are replaced whole, which is what we want: the controller owns status.
+   * With `resourceVersion` the write is conditional (409 Conflict when the object changed).
    */
-  async patchStatus(ref: ResourceRef, status: Record<string, unknown>): Promise<unknown> {
+  async patchStatus(
+    ref: ResourceRef,
+    status: Record<string, unknown>,
+    resourceVersion?: string,
+  ): Promise<unknown> {
     const base = { group: GROUP, version: VERSION, plural: PLURALS[ref.kind], name: ref.name };
-    const body = { status };
+    const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status };
     return ref.namespace
       ? this.#api.patchNamespacedCustomObjectStatus(
           { ...base, namespace: ref.namespace, body },

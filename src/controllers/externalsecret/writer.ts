@@ -1,0 +1,126 @@
+// The ExternalSecret's side of its target Secret: whether it must be written (from the data hash
+// and what this process remembers of its last write), writing it with its owner, cleaning up
+// after a rename, and removing it for deletionPolicy Delete. Counts each write in the metrics.
+import type { V1Secret } from '@kubernetes/client-node';
+import { API_VERSION, type ExternalSecret, externalSecretTargetName } from '../../api/index.ts';
+import {
+  decodeData,
+  deleteSecretIfOwned,
+  releaseSecret,
+  type SecretsApi,
+} from '../shared/secrets.ts';
+import { dropRenamedTarget, type TargetReader, writeTarget } from '../shared/target.ts';
+import { holdsValues, type Written, writeDecision } from './decide.ts';
+import type { ExternalSecretMetrics } from './metrics.ts';
+
+/** What one sync knows of its resource and target. */
+export interface TargetSync {
+  es: ExternalSecret;
+  target: TargetReader;
+  signal: AbortSignal;
+}
+
+export class TargetSecrets {
+  readonly #core: SecretsApi;
+  readonly #metrics: ExternalSecretMetrics;
+  /** The Secret resourceVersion our last write left, per ExternalSecret (in memory only). */
+  readonly #written = new Map<string, Written>();
+
+  constructor(core: SecretsApi, metrics: ExternalSecretMetrics) {
+    this.#core = core;
+    this.#metrics = metrics;
+  }
+
+  /** Whether the Secret must be written (see `writeDecision`); compares values if it must. */
+  async needsWrite(s: TargetSync, data: Record<string, string>, hash: string): Promise<boolean> {
+    const id = idOf(s.es);
+    const seen = (await s.target.known()) ?? (await s.target.meta());
+    const decision = writeDecision(s.es, hash, seen, this.#written.get(id));
+    if (decision !== 'compare') return decision === 'write';
+    // Unknown to this process, or changed since our write: compare the values themselves.
+    const full = await s.target.full();
+    if (!full) return true;
+    const same = holdsValues(data, decodeData(full.data));
+    if (same) this.#written.set(id, { resourceVersion: full.metadata?.resourceVersion, hash });
+    return !same;
+  }
+
+  /** Applies the data; a Secret of ours whose type must change is recreated. */
+  async write(s: TargetSync, data: Record<string, string>, hash: string): Promise<void> {
+    const { es, target: reader, signal } = s;
+    const target = es.spec.target;
+    const merge = target.creationPolicy === 'Merge';
+    const type = merge ? undefined : (target.type ?? 'Opaque');
+    const existing = await reader.known();
+    signal.throwIfAborted();
+    // The type of a Secret cannot change; one of ours is recreated with the new type.
+    if (!merge && existing && existing.type !== undefined && existing.type !== type) {
+      await deleteSecretIfOwned(this.#core, reader.namespace, reader.name);
+      this.#metrics.secretWrites.inc({ operation: 'delete' });
+    }
+    const written: V1Secret = await writeTarget(this.#core, {
+      namespace: reader.namespace,
+      name: reader.name,
+      data,
+      ...(type !== undefined ? { type } : {}),
+      labels: target.labels,
+      annotations: target.annotations,
+      ...(merge ? {} : { hash }),
+      ...(target.creationPolicy === 'Owner'
+        ? {
+            owner: {
+              apiVersion: API_VERSION,
+              kind: 'ExternalSecret',
+              name: es.metadata.name,
+              uid: es.metadata.uid ?? '',
+            },
+          }
+        : {}),
+    });
+    this.#metrics.secretWrites.inc({ operation: 'apply' });
+    this.#written.set(idOf(es), { resourceVersion: written.metadata?.resourceVersion, hash });
+  }
+
+  /** After spec.target.name changed, the Secret written under `oldName` is cleaned up. */
+  async dropRenamed(s: TargetSync, oldName: string | undefined): Promise<void> {
+    if (oldName === undefined || oldName === s.target.name) return;
+    s.signal.throwIfAborted();
+    const done = await dropRenamedTarget(this.#core, {
+      namespace: s.target.namespace,
+      oldName,
+      policy: s.es.spec.target.creationPolicy,
+      uid: s.es.metadata.uid ?? '',
+    });
+    if (done === 'deleted') this.#metrics.secretWrites.inc({ operation: 'delete' });
+    if (done === 'released') this.#metrics.secretWrites.inc({ operation: 'release' });
+  }
+
+  /**
+   * deletionPolicy Delete: deletes the Secret this resource created, or takes only its keys out
+   * of a Secret someone else created (Merge). Returns words for the status message, the same
+   * whether this call or an earlier one removed it.
+   */
+  async remove(es: ExternalSecret): Promise<string> {
+    const namespace = es.metadata.namespace as string;
+    const name = externalSecretTargetName(es);
+    this.#written.delete(idOf(es));
+    if (es.spec.target.creationPolicy === 'Merge') {
+      await releaseSecret(this.#core, namespace, name);
+      this.#metrics.secretWrites.inc({ operation: 'release' });
+      return `removed our keys from Secret ${name}`;
+    }
+    const ownerUid = es.spec.target.creationPolicy === 'Owner' ? es.metadata.uid : undefined;
+    if (await deleteSecretIfOwned(this.#core, namespace, name, ownerUid)) {
+      this.#metrics.secretWrites.inc({ operation: 'delete' });
+    }
+    return `deleted Secret ${name}`;
+  }
+
+  forget(id: string): void {
+    this.#written.delete(id);
+  }
+}
+
+function idOf(es: ExternalSecret): string {
+  return `${es.metadata.namespace ?? ''}/${es.metadata.name}`;
+}

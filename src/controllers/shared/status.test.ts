@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { API_VERSION } from '../../api/group.ts';
+import type { KubeObject } from '../../runtime/informer.ts';
+import { FakeClock } from '../../runtime/testing/fake-clock.ts';
+import { ECHO_WINDOW_MS, StatusWriter, type StatusWriterOptions } from './status.ts';
+import { FakeEvents, FakeResources } from './testing/kube.ts';
+
+const KIND = 'ExternalSecret';
+
+function ready(status: 'True' | 'False', reason: string) {
+  return {
+    type: 'Ready',
+    status,
+    reason,
+    message: `${reason} message`,
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+  };
+}
+
+function setup(over: Partial<StatusWriterOptions> = {}) {
+  const clock = new FakeClock();
+  const resources = new FakeResources();
+  const events = new FakeEvents();
+  const writer = new StatusWriter({ kind: KIND, resources, events, clock, mode: 'merge', ...over });
+  const obj = resources.put(KIND, {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name: 'db', namespace: 'team-a', uid: 'uid-db' },
+    status: { conditions: [ready('True', 'Synced')], observedGeneration: 1, secretName: 'db' },
+  } as KubeObject);
+  return { clock, resources, events, writer, obj };
+}
+
+const statusOf = (o: KubeObject) => (o as { status?: Record<string, unknown> }).status ?? {};
+
+describe('StatusWriter', () => {
+  it('merge mode sends only the fields that changed and null for removed ones', async () => {
+    const { writer, resources, obj } = setup();
+    const result = await writer.write(obj, {
+      conditions: [ready('True', 'Synced')],
+      observedGeneration: 2,
+      refreshTime: '2026-01-01T00:00:00Z',
+    });
+    expect(result.written).toBe(true);
+    expect(resources.writes).toEqual([
+      {
+        op: 'patchStatus',
+        name: 'db',
+        body: { observedGeneration: 2, refreshTime: '2026-01-01T00:00:00Z', secretName: null },
+      },
+    ]);
+    expect(statusOf(resources.get(KIND, 'team-a', 'db') as KubeObject)).toEqual({
+      conditions: [ready('True', 'Synced')],
+      observedGeneration: 2,
+      refreshTime: '2026-01-01T00:00:00Z',
+    });
+  });
+
+  it('replace mode sends the whole status', async () => {
+    const { writer, resources, obj } = setup({ mode: 'replace' });
+    const next = { conditions: [ready('True', 'Synced')], observedGeneration: 2 };
+    await writer.write(obj, next);
+    expect(resources.writes).toEqual([{ op: 'replaceStatus', name: 'db', body: next }]);
+  });
+
+  it('writes nothing when the status is deep-equal, whatever the key order', async () => {
+    const { writer, resources, events, obj } = setup();
+    const result = await writer.write(obj, {
+      secretName: 'db',
+      observedGeneration: 1,
+      conditions: [ready('True', 'Synced')],
+      refreshTime: undefined,
+      nextRefreshTime: null,
+    });
+    expect(result).toEqual({ written: false });
+    expect(resources.writes).toEqual([]);
+    expect(events.recorded).toEqual([]);
+  });
+
+  it('records one Event when Ready changes: Warning to False, Normal back to True', async () => {
+    const { writer, events, obj } = setup();
+    const failed = { ...statusOf(obj), conditions: [ready('False', 'SyncError')] };
+    await writer.write(obj, failed);
+    expect(events.recorded).toEqual([
+      { object: 'db', type: 'Warning', reason: 'SyncError', message: 'SyncError message' },
+    ]);
+    // Only the message or other fields changed: no Event.
+    await writer.write({ ...obj, status: failed }, { ...failed, observedGeneration: 3 });
+    expect(events.recorded).toHaveLength(1);
+    await writer.write({ ...obj, status: failed }, statusOf(obj));
+    expect(events.recorded.at(-1)).toMatchObject({ type: 'Normal', reason: 'Synced' });
+    expect(events.recorded).toHaveLength(2);
+  });
+
+  it('records no Ready Events with readyEvents false', async () => {
+    const { writer, events, resources, obj } = setup({ readyEvents: false });
+    await writer.write(obj, { conditions: [ready('False', 'SyncError')] });
+    expect(resources.writes).toHaveLength(1);
+    expect(events.recorded).toEqual([]);
+  });
+
+  it('view puts back our last write while the cache is older, only for the same object', async () => {
+    const { writer, obj } = setup();
+    const next = { ...statusOf(obj), observedGeneration: 2 };
+    await writer.write(obj, next);
+    expect(statusOf(writer.view(obj))).toEqual(next);
+    // A new object of the same name (deleted and created again) does not get it.
+    const recreated = { ...obj, metadata: { ...obj.metadata, uid: 'uid-other' } };
+    expect(writer.view(recreated)).toBe(recreated);
+    writer.forget(obj);
+    expect(writer.view(obj)).toBe(obj);
+  });
+
+  it('knows the echo of its own write for 30 s, and only at its resourceVersion', async () => {
+    const { writer, clock, obj } = setup();
+    const { resourceVersion } = await writer.write(obj, { observedGeneration: 9 });
+    expect(resourceVersion).toBeDefined();
+    const echo = { ...obj, metadata: { ...obj.metadata, resourceVersion } };
+    expect(writer.isOwnEcho(echo)).toBe(true);
+    expect(writer.isOwnEcho(obj)).toBe(false);
+    await clock.advance(ECHO_WINDOW_MS);
+    expect(writer.isOwnEcho(echo)).toBe(true);
+    await clock.advance(1);
+    expect(writer.isOwnEcho(echo)).toBe(false);
+  });
+
+  it('throws without writing once the signal has aborted', async () => {
+    const { writer, resources, events, obj } = setup();
+    const controller = new AbortController();
+    controller.abort(new Error('lost leadership'));
+    await expect(
+      writer.write(obj, { conditions: [ready('False', 'SyncError')] }, controller.signal),
+    ).rejects.toThrow('lost leadership');
+    expect(resources.writes).toEqual([]);
+    expect(events.recorded).toEqual([]);
+    expect(writer.view(obj)).toBe(obj);
+  });
+});
