@@ -19,7 +19,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
-import { ANNOTATIONS } from '../../src/controllers/constants.ts';
+import { ANNOTATIONS } from '../../src/controllers/shared/constants.ts';
 import { type Emulator, startEmulator } from '../../src/emulator/index.ts';
 import { CHART_DIR, ClusterTools, valuesFile } from '../integration/helm/chart.ts';
 import { eventually } from '../integration/support/cluster.ts';
