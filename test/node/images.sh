@@ -28,10 +28,15 @@ cache="$cache_root/images"
 mkdir -p "$cache" "$out"
 
 log() { printf '[images] %s\n' "$*" >&2; }
+# One storage for every run on this machine; buildah locks it itself.
+storage=(--root "$cache/storage" --runroot "$cache/runroot" --storage-driver vfs)
+bh() { buildah "${storage[@]}" "$@"; }
+
 # Working containers of a failed step would stay in the store: remove this run's on the way out
 # (only its own: another run may be using the same store).
 ours=$(mktemp)
-trap 'xargs -r buildah "${storage[@]}" rm <"$ours" >/dev/null 2>&1; rm -f "$ours"' EXIT
+# Keeps the script's exit status (the trap's own commands may fail: committed containers are gone).
+trap 'rc=$?; xargs -r buildah "${storage[@]}" rm <"$ours" >/dev/null 2>&1 || true; rm -f "$ours"; exit $rc' EXIT
 new_container() {
   local c
   c=$(bh from --pull=never scratch)
@@ -48,9 +53,6 @@ npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
 [ -f "$npm_dir/bin/npm-cli.js" ] || { log "npm not found at $npm_dir"; exit 1; }
 npm_version=$(node -p "require('$npm_dir/package.json').version")
 
-# One storage for every run on this machine; buildah locks it itself.
-storage=(--root "$cache/storage" --runroot "$cache/runroot" --storage-driver vfs)
-bh() { buildah "${storage[@]}" "$@"; }
 
 # Images in the store are named by content: a changed input gives a new tag.
 has_image() { bh inspect --type image "$1" >/dev/null 2>&1; }
