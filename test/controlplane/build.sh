@@ -2,11 +2,17 @@
 # Builds the local control plane (kube-apiserver, kube-controller-manager, kubectl, etcd, helm)
 # from Go modules into a cache directory outside the repository, keyed by version.
 #
+# With --node it also builds what a local node needs: kubelet, kube-scheduler, kube-proxy and a
+# minimal sandbox ("pause") program for the pod sandbox image.
+#
 # Prints the directory that holds the binaries on its last line of stdout.
 # Skips the build when every binary is already cached. Honours KUBEBUILDER_ASSETS: when it
 # names a directory with etcd, kube-apiserver and kubectl, only what it lacks
 # (kube-controller-manager, helm) is built.
 set -euo pipefail
+
+node=false
+[ "${1:-}" = "--node" ] && node=true
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
@@ -26,7 +32,9 @@ have() { [ -x "$out/$1" ] || { [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBU
 
 if ! command -v go >/dev/null 2>&1; then
   missing=()
-  for b in kube-apiserver kube-controller-manager kubectl etcd helm; do have "$b" || missing+=("$b"); done
+  all=(kube-apiserver kube-controller-manager kubectl etcd helm)
+  $node && all+=(kubelet kube-scheduler kube-proxy pause)
+  for b in "${all[@]}"; do have "$b" || missing+=("$b"); done
   if [ ${#missing[@]} -gt 0 ]; then
     log "Go is not installed and these binaries are not cached: ${missing[*]}."
     log "Install Go (https://go.dev/doc/install) or set KUBEBUILDER_ASSETS to an envtest directory."
@@ -40,7 +48,9 @@ trap 'rm -rf "$work"' EXIT
 
 build_kubernetes() {
   local targets=()
-  for b in kube-apiserver kube-controller-manager kubectl; do
+  local wanted=(kube-apiserver kube-controller-manager kubectl)
+  $node && wanted+=(kubelet kube-scheduler kube-proxy)
+  for b in "${wanted[@]}"; do
     have "$b" || targets+=("k8s.io/kubernetes/cmd/$b")
   done
   [ ${#targets[@]} -gt 0 ] || return 0
@@ -117,10 +127,47 @@ build_helm() {
   (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out/helm" helm.sh/helm/v3/cmd/helm)
 }
 
+build_pause() {
+  $node || return 0
+  have pause && return 0
+  log "building the pod sandbox program (pause)"
+  local mod="$work/pause"
+  mkdir -p "$mod"
+  printf 'module smo.local/pause\n\ngo 1.24\n' >"$mod/go.mod"
+  cat >"$mod/main.go" <<'MAIN'
+// The pod sandbox's only process: holds the pod's namespaces, reaps orphans, exits on a signal.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	signals := make(chan os.Signal, 8)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
+	for s := range signals {
+		if s != syscall.SIGCHLD {
+			os.Exit(0)
+		}
+		for {
+			pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+			if pid <= 0 || err != nil {
+				break
+			}
+		}
+	}
+}
+MAIN
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out/pause" .)
+}
+
 start=$(date +%s)
 build_etcd
 build_helm
 build_kubernetes
+build_pause
 elapsed=$(( $(date +%s) - start ))
 [ "$elapsed" -gt 2 ] && log "built in ${elapsed}s into $out"
 

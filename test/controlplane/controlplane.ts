@@ -41,6 +41,12 @@ export interface ControlPlaneOptions {
    * the garbage collector discovers resource types at start and then only every 30 s.
    */
   beforeControllers?: (kubeconfigPath: string) => Promise<void>;
+  /**
+   * For a cluster with a node: the API server listens and advertises on this address (the host
+   * side of the node's network) instead of 127.0.0.1, talks to kubelets with the admin
+   * certificate, and kube-scheduler and the node-lifecycle controller run too.
+   */
+  nodeAddress?: string;
 }
 
 export interface ControlPlane {
@@ -48,6 +54,8 @@ export interface ControlPlane {
   binDir: string;
   kubeconfigPath: string;
   server: string;
+  /** The certificates' directory: ca.crt, admin.crt/key (kubelet and kube-proxy use them). */
+  pkiDir: string;
   /** Milliseconds from the first process start to a healthy API. */
   startupMs: number;
   /**
@@ -63,9 +71,14 @@ export class ControlPlaneError extends Error {
 }
 
 /** Builds (or finds in the cache) the control-plane binaries and returns their directory. */
-export async function resolveBinaries(log: (line: string) => void = () => {}): Promise<string> {
+export async function resolveBinaries(
+  log: (line: string) => void = () => {},
+  opts: { node?: boolean } = {},
+): Promise<string> {
   const script = join(here, 'build.sh');
-  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', [script, ...(opts.node ? ['--node'] : [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => {
@@ -95,7 +108,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'smo-controlplane-'));
   mkdirSync(dir, { recursive: true });
-  const certs = await makeCertificates(join(dir, 'pki'));
+  const address = opts.nodeAddress ?? '127.0.0.1';
+  const certs = await makeCertificates(join(dir, 'pki'), address);
 
   const processes: Array<{ name: string; child: ChildProcess }> = [];
   const watchdog = startWatchdog();
@@ -145,11 +159,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     ]);
     await waitFor('etcd', etcd, () => httpOk(`http://127.0.0.1:${etcdClient}/health`), 30_000);
 
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${address}:${apiPort}`;
     const apiserverArgs = [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       `--secure-port=${apiPort}`,
       `--tls-cert-file=${certs.serverCert}`,
       `--tls-private-key-file=${certs.serverKey}`,
@@ -161,6 +175,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--service-account-signing-key-file=${certs.saKey}`,
       '--allow-privileged=true',
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
+      ...(opts.nodeAddress
+        ? [
+            `--kubelet-client-certificate=${certs.adminCert}`,
+            `--kubelet-client-key=${certs.adminKey}`,
+            // The node's name resolves nowhere; its InternalIP is on the node's veth.
+            '--kubelet-preferred-address-types=InternalIP',
+          ]
+        : []),
     ];
     let apiserver = startProcess('kube-apiserver', apiserverArgs);
     const client = { ca: certs.ca, cert: certs.adminCertPem, key: certs.adminKeyPem };
@@ -183,8 +205,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         '--leader-elect=false',
         '--bind-address=127.0.0.1',
         `--secure-port=${(await freePorts(1))[0]}`,
-        // Nodes never exist here; skip the controllers that only manage them.
-        '--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-route,-service',
+        // Without a node, skip the controllers that only manage nodes. With one, the node-lifecycle
+        // controller removes the not-ready taint the API server puts on a new node.
+        opts.nodeAddress
+          ? '--controllers=*,-nodeipam,-cloud-node-lifecycle,-route,-service'
+          : '--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-route,-service',
       ]);
       // The service-account controller creating `default/default` proves the manager runs.
       await waitFor(
@@ -195,9 +220,37 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       );
     }
 
+    if (opts.nodeAddress) {
+      const [schedulerPort] = await freePorts(1);
+      const scheduler = startProcess('kube-scheduler', [
+        `--kubeconfig=${kubeconfigPath}`,
+        `--authentication-kubeconfig=${kubeconfigPath}`,
+        `--authorization-kubeconfig=${kubeconfigPath}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${schedulerPort}`,
+      ]);
+      // Its serving certificate is self-signed; /healthz needs no client identity.
+      await waitFor(
+        'kube-scheduler',
+        scheduler,
+        () => httpsOk(`https://127.0.0.1:${schedulerPort}/healthz`, { rejectUnauthorized: false }),
+        60_000,
+      );
+    }
+
     const startupMs = Date.now() - started;
     log(`control plane healthy at ${server} in ${(startupMs / 1000).toFixed(1)}s`);
-    return { dir, binDir, kubeconfigPath, server, startupMs, restartApiServer, stop };
+    return {
+      dir,
+      binDir,
+      kubeconfigPath,
+      server,
+      pkiDir: join(dir, 'pki'),
+      startupMs,
+      restartApiServer,
+      stop,
+    };
   } catch (err) {
     await stop().catch(() => {});
     throw err;
@@ -211,11 +264,13 @@ interface Certificates {
   serverKey: string;
   adminCertPem: string;
   adminKeyPem: string;
+  adminCert: string;
+  adminKey: string;
   saKey: string;
   saPub: string;
 }
 
-async function makeCertificates(dir: string): Promise<Certificates> {
+async function makeCertificates(dir: string, address: string): Promise<Certificates> {
   mkdirSync(dir, { recursive: true });
   const p = (name: string) => join(dir, name);
   const openssl = async (...args: string[]) => {
@@ -264,7 +319,7 @@ async function makeCertificates(dir: string): Promise<Certificates> {
     signed(
       'apiserver',
       '/CN=kube-apiserver',
-      'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
+      `subjectAltName=IP:127.0.0.1,IP:10.0.0.1,${address === '127.0.0.1' ? '' : `IP:${address},`}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local`,
       'extendedKeyUsage=serverAuth',
     ),
     // system:masters: the admin user of a local, throw-away cluster.
@@ -287,6 +342,8 @@ async function makeCertificates(dir: string): Promise<Certificates> {
     serverKey: p('apiserver.key'),
     adminCertPem: readFileSync(p('admin.crt'), 'utf8'),
     adminKeyPem: readFileSync(p('admin.key'), 'utf8'),
+    adminCert: p('admin.crt'),
+    adminKey: p('admin.key'),
     saKey: p('sa.key'),
     saPub: p('sa.pub'),
   };
@@ -353,7 +410,10 @@ function httpOk(url: string): Promise<boolean> {
     .catch(() => false);
 }
 
-function httpsOk(url: string, tls: { ca: string; cert: string; key: string }): Promise<boolean> {
+function httpsOk(
+  url: string,
+  tls: { ca: string; cert: string; key: string } | { rejectUnauthorized: false },
+): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(url, { ...tls, timeout: 2000 }, (res) => {
       res.resume();

@@ -3,6 +3,9 @@
 // A local control plane, the Secrets Manager emulator preloaded with sample secrets of every
 // type, the CRDs, the operator (from this working tree), and `examples/` applied; then it prints
 // what happened and how to poke at it, and runs until Ctrl-C.
+//
+// `npm run dev -- --node` (Linux, root) adds a real node: the examples' Pod and Deployments run
+// on it, so `kubectl exec` into a pod shows the mounted Secret.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +15,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import { loadSeedFile, startEmulator } from '../../src/emulator/index.ts';
 import { freePorts, startControlPlane } from '../controlplane/controlplane.ts';
+import { startClusterWithNode } from '../controlplane/node.ts';
 import { startWatchdog, whenOrphaned } from '../controlplane/watchdog.ts';
 import { installCrds } from '../integration/support/crds.ts';
 
@@ -22,6 +26,7 @@ const state = resolve(process.env.SMO_DEV_DIR ?? join(root, '.tmp', 'dev'));
 const namespace = 'default';
 const storeNamespace = 'secrets-manager-system';
 const apiKey = 'dev-manager-api-key';
+const withNode = process.argv.includes('--node');
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const step = (line: string) => process.stdout.write(`\x1b[1m==>\x1b[0m ${line}\n`);
@@ -52,17 +57,21 @@ try {
   rmSync(state, { recursive: true, force: true });
   mkdirSync(state, { recursive: true });
 
-  step('starting a local control plane (the first run builds it from Go modules: minutes)');
-  const cp = await startControlPlane({
+  step(
+    `starting a local control plane${withNode ? ' and a node' : ''} (the first run builds it from Go modules: minutes)`,
+  );
+  const clusterOptions = {
     dir: join(state, 'cluster'),
-    log: (line) => say(`    ${line}`),
-    beforeControllers: async (path) => {
+    log: (line: string) => say(`    ${line}`),
+    beforeControllers: async (path: string) => {
       const kc = new KubeConfig();
       kc.loadFromFile(path);
       await installCrds(kc, 'npm-run-dev');
     },
-  });
-  running.push(cp);
+  };
+  const cluster = withNode ? await startClusterWithNode(clusterOptions) : undefined;
+  const cp = cluster?.controlPlane ?? (await startControlPlane(clusterOptions));
+  running.push(cluster ?? cp);
   const bin = join(state, 'bin');
   mkdirSync(bin, { recursive: true });
   for (const tool of ['kubectl', 'helm']) copyFileSync(join(cp.binDir, tool), join(bin, tool));
@@ -153,9 +162,41 @@ try {
     }
   }
 
+  if (cluster) {
+    step("waiting for the examples' pods on the node");
+    const k = (...args: string[]) =>
+      execFileAsync(kubectl, [`--kubeconfig=${cp.kubeconfigPath}`, '-n', namespace, ...args]);
+    // It calls IBM Cloud's public IAM and Object Storage, which nothing here can reach.
+    await k('scale', 'deployment/bucket-uploader', '--replicas=0').catch(() => {});
+    say('    bucket-uploader scaled to 0: it calls IBM Cloud itself, which is not reachable here');
+    await k(
+      'wait',
+      '--for=condition=Ready',
+      'pod',
+      '--selector=app!=bucket-uploader',
+      '--timeout=120s',
+    ).catch((err: Error) => say(`    not all pods are Ready: ${err.message}`));
+    const { stdout } = await execFileAsync(kubectl, [
+      `--kubeconfig=${cp.kubeconfigPath}`,
+      '-n',
+      namespace,
+      'get',
+      'pods',
+      '-o',
+      'wide',
+    ]);
+    for (const line of stdout.trimEnd().split('\n')) say(`    ${line}`);
+  }
+
   say();
   say('Everything is running. Try:');
   say(`  export KUBECONFIG=${cp.kubeconfigPath} PATH=${bin}:$PATH`);
+  if (cluster) {
+    say('  kubectl exec reads-database-url -- cat /etc/db/DATABASE_URL   # the mounted Secret');
+    say(
+      '  kubectl exec deploy/mailer -- env | grep SMTP_                 # env vars from a Secret',
+    );
+  }
   say('  kubectl get externalsecrets,iamcredentialleases,clustersecretstores');
   say('  kubectl describe externalsecret <name>      # conditions and Events');
   say(`  curl -s http://127.0.0.1:${metricsPort}/metrics | grep secrets_manager_operator_`);

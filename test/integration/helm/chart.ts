@@ -1,5 +1,5 @@
 // Running helm and kubectl, and reading what the chart renders. Shared by the chart tests here
-// and the k3s suite, so nothing in it depends on the integration project's global setup.
+// and the node suite (test/node), so nothing in it depends on the integration project's global setup.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

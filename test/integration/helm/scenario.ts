@@ -1,7 +1,7 @@
-// The rotation scenario, shared by the local control plane (install.test.ts, no pod) and the k3s
-// suite (test/k3s, with a pod that mounts both Secrets): an ExternalSecret and an
+// The rotation scenario, used by the local control plane (install.test.ts, no pod); the node
+// suite (test/node) runs its own variant with pods: an ExternalSecret and an
 // IAMCredentialLease through the default ClusterSecretStore, each rotated once. The emulator runs
-// in the test process in both places, so the same calls seed and rotate it.
+// in the test process.
 import { createHash } from 'node:crypto';
 import {
   CoreV1Api,
