@@ -68,7 +68,9 @@ describe('syntax', () => {
   it('reports parse errors with line and column', () => {
     expect(problem('ok\n  {{ .a ')).toBe('2:3: unclosed action: missing "}}"');
     expect(problem('{{ if .a }}x')).toBe('1:1: {{ if }} without {{ end }}');
-    expect(problem('x\n{{ end }}')).toBe('2:1: unexpected {{ end }} without a matching if or range');
+    expect(problem('x\n{{ end }}')).toBe(
+      '2:1: unexpected {{ end }} without a matching if or range',
+    );
     expect(problem('{{ .a | }}')).toBe('1:9: missing value in action');
     expect(problem('{{ "abc }}')).toBe('1:4: unterminated string');
     expect(problem('{{ .a # }}')).toBe('1:7: unexpected character "#" in action');
@@ -179,7 +181,9 @@ describe('limits', () => {
     const source =
       '{{ range fromJson .l }}{{ range fromJson $.l }}{{ range fromJson $.l }}' +
       '{{ end }}{{ end }}{{ end }}';
-    expect(problem(source, { l: list })).toMatch(/^1:\d+: the template took more than 100000 steps$/);
+    expect(problem(source, { l: list })).toMatch(
+      /^1:\d+: the template took more than 100000 steps$/,
+    );
     // The same shape, smaller, is fine.
     expect(text(source, { l: '[1,2,3]' })).toBe('');
   });
