@@ -17,6 +17,7 @@ import { durationField, parseDuration } from './duration.ts';
 import { API_VERSION } from './group.ts';
 import { type Rule, withRules } from './rules.ts';
 import { scheduleField } from './schedule.ts';
+import { ExternalSecretTemplate } from './template.ts';
 
 export const DEFAULT_REFRESH_INTERVAL = '1h';
 
@@ -37,6 +38,11 @@ export const EXTERNAL_SECRET_REASONS = {
    * revokes them. Not retried until the spec changes.
    */
   UseIAMCredentialLease: 'UseIAMCredentialLease',
+  /**
+   * spec.target.template could not be read or rendered (syntax, a missing ConfigMap, a bound
+   * exceeded, a function that failed); the message names the key and line:column, never a value.
+   */
+  TemplateError: 'TemplateError',
 } as const;
 
 const exactlyOneIdOrName: Rule<{ id?: string | undefined; name?: string | undefined }> = {
@@ -70,9 +76,12 @@ const versionField = () =>
   remoteId()
     .optional()
     .describe(
-      'Which version to read. Default: current. The Vault API of Secrets Manager serves only ' +
-        'the current version of a secret, so any other value gets Ready=False with reason ' +
-        'InvalidSpec (the field is kept for servers that serve versions).',
+      'Which version to read: current (default), previous, or a version ID. current is read ' +
+        'through the Vault API; previous and version IDs through the REST API v2 (GET ' +
+        '/api/v2/secrets/{id}/versions/{version}), with the IAM token of the store. Secrets ' +
+        'Manager keeps the payload of the current and previous versions only: an older version ' +
+        'ID gets Ready=False (SyncError). Not for iam_credentials (each read mints a new key): ' +
+        'InvalidSpec. Example: previous.',
     );
 
 export const RemoteRef = withRules(
@@ -278,9 +287,17 @@ export const ExternalSecretTarget = withRules(
       annotations: stringMap()
         .optional()
         .describe('Annotations to set on the Secret. Example: {team: payments}.'),
+      template: ExternalSecretTemplate.optional(),
     })
     .describe('The Kubernetes Secret to write, in the namespace of this ExternalSecret.'),
   [
+    {
+      cel: "self.creationPolicy != 'Merge' || !has(self.template) || !has(self.template.type)",
+      message:
+        'template.type cannot be set with creationPolicy Merge (the existing Secret keeps its type)',
+      holds: (value) => value.creationPolicy !== 'Merge' || value.template?.type === undefined,
+      field: 'template',
+    },
     {
       cel: "self.creationPolicy != 'Merge' || !has(self.type)",
       message: 'type cannot be set with creationPolicy Merge (the existing Secret keeps its type)',
@@ -364,6 +381,14 @@ export const ExternalSecretStatus = z
           'data changes and is keyed so it reveals nothing about the values.',
       ),
     secretName: z.string().max(253).optional().describe('The name of the Secret being written.'),
+    templateSources: z
+      .string()
+      .max(4096)
+      .optional()
+      .describe(
+        'The templateFrom ConfigMaps (name=resourceVersion) the Secret was last rendered from; ' +
+          'a change of one of them renders it again.',
+      ),
     forceSyncValue: z
       .string()
       .max(1024)

@@ -15,6 +15,7 @@ import { durationField, parseDuration } from './duration.ts';
 import { API_VERSION } from './group.ts';
 import { withRules } from './rules.ts';
 import { REVOCATION_METHODS } from './store.ts';
+import { LeaseTemplate } from './template.ts';
 
 export const DEFAULT_RENEW_FRACTION = 2 / 3;
 export const DEFAULT_GRACE_PERIOD = '5m';
@@ -25,6 +26,11 @@ export const RENEW_JITTER = 0.1;
 
 export const LEASE_REASONS = {
   Leased: 'Leased',
+  /**
+   * spec.target.template could not be read or rendered; nothing is leased or written until it
+   * is fixed. The message names the key and line:column, never a value.
+   */
+  TemplateError: 'TemplateError',
   Renewing: 'Renewing',
   LeaseExpired: 'LeaseExpired',
   RevocationFailed: 'RevocationFailed',
@@ -113,6 +119,7 @@ export const LeaseTarget = z
       .optional()
       .describe('Labels to set on the Secret. Example: {app: uploader}.'),
     annotations: stringMap().optional().describe('Annotations to set on the Secret.'),
+    template: LeaseTemplate.optional(),
   })
   .describe(
     'The Secret that holds the current credential, owned by this resource. Changing it rewrites ' +

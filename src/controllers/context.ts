@@ -8,6 +8,7 @@ import type { SecretsManagerClientPool } from '../secretsmanager/index.ts';
 import type { EventRecorder } from './shared/events.ts';
 import type { HashKeySource } from './shared/hashkey.ts';
 import type { CustomResources } from './shared/resources.ts';
+import type { ConfigMapSource } from './shared/template.ts';
 import type { StoreRegistry } from './store/registry.ts';
 
 export interface ControllerContext {
@@ -23,4 +24,7 @@ export interface ControllerContext {
   hashKey: HashKeySource;
   /** Secrets the operator wrote (managed-by label), metadata only, in the watched namespaces. */
   managedSecrets: Informer<KubeObject>;
+  /** ConfigMaps, metadata only: templateFrom sources are watched here and read when rendered. */
+  configMapInformer: Informer<KubeObject>;
+  configMaps: ConfigMapSource;
 }

@@ -15,6 +15,7 @@ import { MANAGED_SECRETS_SELECTOR } from './shared/constants.ts';
 import { EventRecorder } from './shared/events.ts';
 import { type HashKeySource, SecretHashKey } from './shared/hashkey.ts';
 import { CustomResources, RESOURCE_TYPES } from './shared/resources.ts';
+import { configMapSource } from './shared/template.ts';
 import { registerStoreController } from './store/register.ts';
 import { StoreRegistry } from './store/registry.ts';
 
@@ -61,6 +62,10 @@ export function registerControllers(
       ? { clusterStoreLabelSelector: deps.clusterStoreLabelSelector }
       : {},
   );
+  const configMapInformer = manager.informer({
+    type: RESOURCE_TYPES.ConfigMap,
+    metadataOnly: true,
+  });
   const context: ControllerContext = {
     manager,
     clock,
@@ -83,6 +88,8 @@ export function registerControllers(
       labelSelector: MANAGED_SECRETS_SELECTOR,
       metadataOnly: true,
     }),
+    configMapInformer,
+    configMaps: configMapSource(core, configMapInformer),
   };
 
   registerStoreController(

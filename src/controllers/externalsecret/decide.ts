@@ -18,7 +18,15 @@ import { targetOwnership } from '../shared/target.ts';
 import { nextRefreshAt } from './refresh.ts';
 
 /** Why a reconcile reads Secrets Manager; undefined: nothing to do until the next refresh. */
-export type DueReason = 'spec' | 'retry' | 'force' | 'secretMissing' | 'secretChanged' | 'refresh';
+export type DueReason =
+  | 'spec'
+  | 'retry'
+  | 'force'
+  | 'secretMissing'
+  | 'secretChanged'
+  | 'refresh'
+  /** A ConfigMap of spec.target.template.templateFrom changed. */
+  | 'template';
 
 export type Status = NonNullable<ExternalSecret['status']>;
 

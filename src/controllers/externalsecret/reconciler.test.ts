@@ -81,6 +81,7 @@ function setup() {
     metrics: createExternalSecretMetrics(new Registry()),
     refreshSlots: 2,
     random: () => 0,
+    configMaps: { read: async () => undefined, cachedVersion: () => undefined },
   });
   /** The watch catching up: the cache gets the object as the API server has it. */
   const catchUp = () => {

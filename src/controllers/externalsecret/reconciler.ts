@@ -20,9 +20,15 @@ import type { HashKeySource } from '../shared/hashkey.ts';
 import { EVENT_REASONS } from '../shared/reasons.ts';
 import type { CustomResources } from '../shared/resources.ts';
 import { type RolloutApi, restartWorkloads } from '../shared/rollout.ts';
-import { hashData, type SecretsApi } from '../shared/secrets.ts';
+import { hashData, type SecretsApi, type SecretValue } from '../shared/secrets.ts';
 import { type EventSink, StatusWriter } from '../shared/status.ts';
 import { TargetReader } from '../shared/target.ts';
+import {
+  type ConfigMapSource,
+  mergeRendered,
+  renderSecretTemplate,
+  templateSourcesChanged,
+} from '../shared/template.ts';
 import { describeStore, type StoreKey } from '../store/key.ts';
 import type { StoreRegistry } from '../store/registry.ts';
 import {
@@ -63,6 +69,8 @@ export interface ExternalSecretReconcilerOptions {
   rollout: RolloutApi;
   clock: Clock;
   metrics: ExternalSecretMetrics;
+  /** Where spec.target.template.templateFrom ConfigMaps are read and watched. */
+  configMaps: ConfigMapSource;
   /** Refreshes that may sync at once; the other workers stay free for new resources. */
   refreshSlots: number;
   random?: () => number;
@@ -146,12 +154,13 @@ export class ExternalSecretReconciler implements Reconciler {
       externalSecretTargetName(es),
       this.#o.managedSecrets,
     );
-    const due = dueReason(
-      es,
-      plan,
-      now,
-      dueWithoutTarget(es) === 'checkTarget' ? { meta: await target.meta() } : undefined,
-    );
+    const due =
+      dueReason(
+        es,
+        plan,
+        now,
+        dueWithoutTarget(es) === 'checkTarget' ? { meta: await target.meta() } : undefined,
+      ) ?? this.#templateChanged(es);
     ctx.log.debug(
       { resourceVersion: raw.metadata.resourceVersion, due: due ?? 'nothing' },
       'reconciling',
@@ -223,7 +232,9 @@ export class ExternalSecretReconciler implements Reconciler {
     const fetched = await fetchSecretData(resolved.client, es.spec, { signal });
     signal.throwIfAborted();
     if (!fetched.ok) return this.#fetchFailed(s, fetched.failure, store, resolved.store);
-    const data = fetched.data;
+    const built = await this.#build(s, fetched.data);
+    if (!built.ok) return this.#templateFailed(s, built.message);
+    const data = built.data;
     const hash = hashData(data, await this.#o.hashKey.get());
     const status: Status = es.status ?? {};
     if (await this.#targets.needsWrite(s, data, hash)) {
@@ -276,10 +287,67 @@ export class ExternalSecretReconciler implements Reconciler {
         syncedDataHash: hash,
         secretName: targetName,
         forceSyncValue: es.metadata.annotations?.[ANNOTATIONS.forceSync] ?? null,
+        templateSources: built.sources ?? null,
       },
       signal,
     );
     return next === undefined ? undefined : { requeueAfterMs: Math.max(1, next - now) };
+  }
+
+  // --- templates -----------------------------------------------------------------------------
+
+  /** A templateFrom ConfigMap changed since the last render (seen in the watch cache). */
+  #templateChanged(es: ExternalSecret): DueReason | undefined {
+    if (isBlocked(es) || es.status?.syncedDataHash === undefined) return undefined;
+    const changed = templateSourcesChanged(
+      es.spec.target.template,
+      es.metadata.namespace as string,
+      this.#o.configMaps,
+      es.status.templateSources,
+    );
+    return changed ? 'template' : undefined;
+  }
+
+  /** The Secret data: what was read, or what the template renders from it. */
+  async #build(
+    s: Sync,
+    read: Record<string, SecretValue>,
+  ): Promise<
+    | { ok: true; data: Record<string, SecretValue>; sources: string | undefined }
+    | { ok: false; message: string }
+  > {
+    const template = s.es.spec.target.template;
+    if (!template) return { ok: true, data: read, sources: undefined };
+    const rendered = await renderSecretTemplate(
+      template,
+      read,
+      s.target.namespace,
+      this.#o.configMaps,
+    );
+    s.signal.throwIfAborted();
+    if (!rendered.ok) return rendered;
+    return {
+      ok: true,
+      data: mergeRendered(template, read, rendered.data),
+      sources: rendered.sources,
+    };
+  }
+
+  /** A template failed: nothing is written; tried again at the next refresh or on a change. */
+  async #templateFailed(s: Sync, message: string): Promise<Result | undefined> {
+    this.#o.metrics.syncs.inc({ result: REASONS.TemplateError });
+    await this.#setStatus(
+      s.raw,
+      s.es,
+      {
+        ready: false,
+        reason: REASONS.TemplateError,
+        message: `${message}; nothing was written and the Secret keeps its last data`,
+      },
+      {},
+      s.signal,
+    );
+    return { requeueAfterMs: retryAtNextRefreshMs(s.es, s.plan, this.#o.clock.now()) };
   }
 
   /** Reports a target that cannot be written (someone else's, missing for Merge). */

@@ -7,6 +7,7 @@ import type { KubeObject } from '../../runtime/informer.ts';
 import type { ObjectKey } from '../../runtime/logger.ts';
 import type { ControllerContext } from '../context.ts';
 import { RESOURCE_TYPES } from '../shared/resources.ts';
+import { referencedConfigMaps } from '../shared/template.ts';
 import { refersTo, type StoreKey } from '../store/key.ts';
 import { createExternalSecretMetrics } from './metrics.ts';
 import { ExternalSecretReconciler } from './reconciler.ts';
@@ -89,6 +90,7 @@ export function registerExternalSecretController(
     clock: context.clock,
     random: context.random,
     metrics: createExternalSecretMetrics(manager.metrics.registry),
+    configMaps: context.configMaps,
     refreshSlots: options.refreshSlots ?? Math.max(1, manager.config.concurrency - 1),
   });
   const controller = manager.controller(reconciler);
@@ -109,6 +111,15 @@ export function registerExternalSecretController(
       }
       return keys;
     },
+  });
+
+  // A templateFrom ConfigMap event wakes the ExternalSecrets of its namespace that name it.
+  controller.watch(context.configMapInformer, {
+    map: (cm) =>
+      externalSecrets
+        .list(cm.metadata.namespace)
+        .filter((obj) => referencedConfigMaps(obj).includes(cm.metadata.name))
+        .flatMap(own),
   });
 
   const usersOf = (store: StoreKey): ObjectKey[] =>

@@ -59,7 +59,8 @@ export class TargetSecrets {
     const { es, target: reader, signal } = s;
     const target = es.spec.target;
     const merge = target.creationPolicy === 'Merge';
-    const type = merge ? undefined : (target.type ?? 'Opaque');
+    const template = target.template;
+    const type = merge ? undefined : (template?.type ?? target.type ?? 'Opaque');
     const existing = await reader.known();
     signal.throwIfAborted();
     // The type of a Secret cannot change; one of ours is recreated with the new type.
@@ -72,8 +73,8 @@ export class TargetSecrets {
       name: reader.name,
       data,
       ...(type !== undefined ? { type } : {}),
-      labels: target.labels,
-      annotations: target.annotations,
+      labels: over(target.labels, template?.metadata?.labels),
+      annotations: over(target.annotations, template?.metadata?.annotations),
       ...(merge ? {} : { hash }),
       ...(target.creationPolicy === 'Owner'
         ? {
@@ -128,6 +129,14 @@ export class TargetSecrets {
   forget(id: string): void {
     this.#written.delete(id);
   }
+}
+
+/** `top` over `base`; undefined when neither is set. */
+function over(
+  base: Record<string, string> | undefined,
+  top: Record<string, string> | undefined,
+): Record<string, string> | undefined {
+  return base || top ? { ...base, ...top } : undefined;
 }
 
 function idOf(es: ExternalSecret): string {

@@ -71,7 +71,11 @@ export async function leaseCredential(
     random: st.o.random,
   });
   const beforeRecord = st.status;
-  const { name: targetName, data, record } = secretFor(st, creds.apiKey, creds.serviceId, hashKey);
+  const {
+    name: targetName,
+    data,
+    record,
+  } = await secretFor(st, creds.apiKey, creds.serviceId, hashKey);
   const oldSecretName = st.status.secretName;
   st.status = { ...recorded.status, ...record };
   try {

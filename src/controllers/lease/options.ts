@@ -9,6 +9,7 @@ import type { CustomResources } from '../shared/resources.ts';
 import type { RolloutApi } from '../shared/rollout.ts';
 import type { SecretsApi } from '../shared/secrets.ts';
 import type { EventSink, StatusWriter } from '../shared/status.ts';
+import type { ConfigMapSource } from '../shared/template.ts';
 import type { ResolveResult } from '../store/registry.ts';
 import type { LeaseMetrics } from './metrics.ts';
 
@@ -41,4 +42,6 @@ export interface LeaseReconcilerOptions {
   status: StatusWriter;
   revocationTimeoutMs?: number;
   hooks?: LeaseHooks;
+  /** Where spec.target.template.templateFrom ConfigMaps are read (none: templateFrom fails). */
+  configMaps?: ConfigMapSource;
 }

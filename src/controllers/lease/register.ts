@@ -7,6 +7,7 @@ import type { KubeObject } from '../../runtime/informer.ts';
 import type { ObjectKey } from '../../runtime/reconciler.ts';
 import type { ControllerContext } from '../context.ts';
 import { RESOURCE_TYPES } from '../shared/resources.ts';
+import { referencedConfigMaps } from '../shared/template.ts';
 import { refersTo } from '../store/key.ts';
 import { createLeaseMetrics } from './metrics.ts';
 import { type LeaseHooks, LeaseReconciler } from './reconciler.ts';
@@ -44,6 +45,7 @@ export function registerLeaseController(
     hashKey: context.hashKey,
     leases: () => everyLease.list(),
     metrics: createLeaseMetrics(manager.metrics.registry, () => clock.now()),
+    configMaps: context.configMaps,
     ...(options.revocationTimeoutMs !== undefined
       ? { revocationTimeoutMs: options.revocationTimeoutMs }
       : {}),
@@ -52,6 +54,17 @@ export function registerLeaseController(
   const controller = manager.controller(reconciler);
   controller.watch(leases);
   controller.watch(context.managedSecrets, { map: ownerLease });
+  // A templateFrom ConfigMap event wakes the leases of its namespace that name it.
+  controller.watch(context.configMapInformer, {
+    map: (cm) =>
+      leases
+        .list(cm.metadata.namespace)
+        .filter((lease) => referencedConfigMaps(lease).includes(cm.metadata.name))
+        .map((lease) => ({
+          namespace: cm.metadata.namespace as string,
+          name: lease.metadata.name,
+        })),
+  });
   context.stores.onStoreChange((store, ready) => {
     if (!ready) return;
     for (const lease of leases.list()) {

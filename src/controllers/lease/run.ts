@@ -27,17 +27,21 @@ import {
 import {
   applyRenewPolicy,
   heldSecret,
+  renderedStale,
   rewriteSecret,
   rolloutIfPending,
   targetConflict,
 } from './secret.ts';
 import { sourceHash } from './source.ts';
 import type { LeaseState, UsableStore } from './state.ts';
+import { templateProblem } from './template.ts';
 
 /** How long deletion keeps retrying failed revocations before it lets the resource go. */
 export const DEFAULT_REVOCATION_TIMEOUT_MS = 5 * 60_000;
 const STORE_PENDING_RETRY_MS = 5_000;
 const CONFLICT_RETRY_MS = 30_000;
+/** A broken template is also re-checked on every change of the lease or its ConfigMaps. */
+const TEMPLATE_RETRY_MS = 60_000;
 
 /**
  * Leases, renews or rewrites as the status and the Secret require, rolls workloads, revokes
@@ -90,6 +94,16 @@ export async function converge(st: LeaseState): Promise<Result | undefined> {
       parseDuration(spec.gracePeriod),
     );
   }
+  if (trigger && !st.status.current) {
+    // A first credential only with a template that renders: never a minted key without its Secret.
+    const problem = await templateProblem(st);
+    if (problem) {
+      st.setReady('False', LEASE_REASONS.TemplateError, `${problem}; nothing was leased`);
+      st.status.observedGeneration = st.lease.metadata.generation ?? 0;
+      await st.write();
+      return { requeueAfterMs: TEMPLATE_RETRY_MS };
+    }
+  }
   if (trigger && backoff && st.now() < backoff.retryAt) {
     // Woken early (our own status write, a Secret event): the backoff still holds.
     failure = backoff.error;
@@ -97,6 +111,8 @@ export async function converge(st: LeaseState): Promise<Result | undefined> {
     failure = await leaseCredential(st, trigger, resolved.client, store, hashKey);
   } else if (st.status.observedGeneration !== st.lease.metadata.generation && held) {
     applyRenewPolicy(st);
+    await rewriteSecret(st, held, hashKey);
+  } else if (holds && held && (await renderedStale(st, held, hashKey))) {
     await rewriteSecret(st, held, hashKey);
   }
   await rolloutIfPending(st);

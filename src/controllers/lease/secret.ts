@@ -8,27 +8,34 @@ import {
 } from '../../api/index.ts';
 import { EVENT_REASONS } from '../shared/reasons.ts';
 import { restartWorkloads } from '../shared/rollout.ts';
-import { decodeData, deleteSecretIfOwned, hashData, readSecret } from '../shared/secrets.ts';
+import {
+  decodeData,
+  deleteSecretIfOwned,
+  hashData,
+  readSecret,
+  type SecretValue,
+} from '../shared/secrets.ts';
 import { targetOwnership, writeTarget } from '../shared/target.ts';
 import { ms, rfc3339 } from './decide.ts';
 import type { LeaseState } from './state.ts';
+import { leaseSecretData } from './template.ts';
 
 /**
  * The Secret's data for a credential under the spec's target name and keys, and the status
  * fields that record where it is (the data hash lets a reconcile tell the Secret still holds it).
  */
-export function secretFor(
+export async function secretFor(
   st: LeaseState,
   apiKey: string,
   serviceId: string,
   hashKey: Uint8Array,
-): {
+): Promise<{
   name: string;
-  data: Record<string, string>;
+  data: Record<string, SecretValue>;
   record: Pick<Status, 'secretName' | 'secretKeys' | 'dataHash'>;
-} {
+}> {
   const keys = st.lease.spec.target.keys;
-  const data = { [keys.apiKey]: apiKey, [keys.serviceId]: serviceId };
+  const data = await leaseSecretData(st, apiKey, serviceId);
   const name = leaseTargetName(st.lease);
   return {
     name,
@@ -45,17 +52,20 @@ export function secretFor(
 export async function applyLeaseSecret(
   st: LeaseState,
   name: string,
-  data: Record<string, string>,
+  data: Record<string, SecretValue>,
 ): Promise<void> {
   const { target } = st.lease.spec;
+  const meta = target.template?.metadata;
   st.signal.throwIfAborted();
   await writeTarget(st.o.secrets, {
     namespace: st.ns,
     name,
     data,
-    type: 'Opaque',
-    labels: target.labels,
-    annotations: target.annotations,
+    type: target.template?.type ?? 'Opaque',
+    labels: meta?.labels ? { ...target.labels, ...meta.labels } : target.labels,
+    annotations: meta?.annotations
+      ? { ...target.annotations, ...meta.annotations }
+      : target.annotations,
     ...(st.status.dataHash ? { hash: st.status.dataHash } : {}),
     owner: {
       apiVersion: st.lease.apiVersion,
@@ -119,7 +129,7 @@ export async function rewriteSecret(
   const apiKey = oldKeys && values[oldKeys.apiKey];
   const serviceId = oldKeys && values[oldKeys.serviceId];
   if (apiKey === undefined || serviceId === undefined) return;
-  const { name: targetName, data, record } = secretFor(st, apiKey, serviceId, hashKey);
+  const { name: targetName, data, record } = await secretFor(st, apiKey, serviceId, hashKey);
   const oldName = st.status.secretName;
   st.status = { ...st.status, ...record };
   await applyLeaseSecret(st, targetName, data);
@@ -151,4 +161,23 @@ export async function rolloutIfPending(st: LeaseState): Promise<void> {
   }
   const { restartPending: _r, ...rest } = current;
   st.status = { ...st.status, current: rest };
+}
+
+/**
+ * Whether the Secret, which holds the current credential, no longer holds what the template
+ * renders from it now (a templateFrom ConfigMap changed): then it is rewritten, not re-leased.
+ */
+export async function renderedStale(
+  st: LeaseState,
+  held: V1Secret,
+  hashKey: Uint8Array,
+): Promise<boolean> {
+  if (!st.lease.spec.target.template) return false;
+  const keys = st.status.secretKeys;
+  const values = decodeData(held.data);
+  const apiKey = keys && values[keys.apiKey];
+  const serviceId = keys && values[keys.serviceId];
+  if (apiKey === undefined || serviceId === undefined) return false;
+  const { record } = await secretFor(st, apiKey, serviceId, hashKey);
+  return record.dataHash !== st.status.dataHash;
 }

@@ -29,6 +29,8 @@ export const EVENT_REASONS = {
   RevocationFailed: 'RevocationFailed',
   RevocationSkipped: 'RevocationSkipped',
   RevocationAbandoned: 'RevocationAbandoned',
+  /** A template failed to render (the message names the key and line:column, never a value). */
+  TemplateError: 'TemplateError',
   /** Lease deleted with revokeOnDelete false: its keys are left to expire. */
   CredentialsLeftToExpire: 'CredentialsLeftToExpire',
 } as const;

@@ -20,6 +20,7 @@ export const RESOURCE_TYPES = {
   ExternalSecret: custom('ExternalSecret', true),
   IAMCredentialLease: custom('IAMCredentialLease', true),
   Secret: { group: '', version: 'v1', plural: 'secrets', namespaced: true },
+  ConfigMap: { group: '', version: 'v1', plural: 'configmaps', namespaced: true },
   Namespace: { group: '', version: 'v1', plural: 'namespaces', namespaced: false },
 } as const satisfies Record<string, ResourceType>;
 
