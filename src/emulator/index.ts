@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { adminHandler } from './admin.ts';
-import { Controller } from './controller.ts';
+import { Controller, type CreatedSecret } from './controller.ts';
 import type { Counters } from './counters.ts';
 import type { CredentialInfo } from './credentials.ts';
 import { type EmulatorOptions, resolveOptions } from './options.ts';
@@ -15,6 +15,7 @@ import { iamCredentialRoutes } from './routes/iam-credentials.ts';
 import { leaseRoutes } from './routes/leases.ts';
 import { lockRoutes } from './routes/locks.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { versionRoutes } from './routes/versions.ts';
 import { type SeedData, type SeedSecret, seedDataSchema } from './seed.ts';
 import { requestHandler } from './server.ts';
 import type { ApiKeySpec, Faults, FaultsUpdate } from './types.ts';
@@ -42,6 +43,8 @@ export interface Emulator {
   createGroup(spec: { name: string; description?: string; id?: string }): string;
   /** Creates a secret of any type (the seed file's shape) and returns its ID. */
   createSecret(spec: SeedSecret): string;
+  /** Creates a secret and says its ID, group and first version's ID. */
+  createSecretDetailed(spec: SeedSecret): CreatedSecret;
   /** A new version; returns its ID (undefined for iam_credentials). */
   rotateSecret(idOrName: string, fields?: Record<string, unknown>): string | undefined;
   deleteSecret(idOrName: string): void;
@@ -62,6 +65,7 @@ export function buildRouter(): Router<RequestContext> {
   const router = new Router<RequestContext>();
   for (const r of [
     ...iamRoutes(),
+    ...versionRoutes(),
     ...authRoutes(),
     ...groupRoutes(),
     ...secretRoutes(),
@@ -108,6 +112,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     reset: () => controller.reset(),
     createGroup: (spec) => controller.createGroup(spec),
     createSecret: (spec) => controller.createSecret(spec),
+    createSecretDetailed: (spec) => controller.createSecretDetailed(spec),
     rotateSecret: (id, fields) => controller.rotateSecret(id, fields),
     deleteSecret: (id) => controller.deleteSecret(id),
     addApiKey: (spec) => controller.addApiKey(spec),

@@ -207,6 +207,41 @@ describe('IAM credentials against the emulator', () => {
     expect(emu.counters().credentialsRevoked.byRoute.serviceId).toBe(1);
   });
 
+  it('reads previous and a version ID through REST v2; an older version has no data', async () => {
+    const c = client();
+    const created = emu.createSecretDetailed({
+      type: 'arbitrary',
+      name: 'cl-versions',
+      payload: 'one',
+    });
+    const id = created.id;
+    const second = emu.rotateSecret(id, { payload: 'two' }) as string;
+    const third = emu.rotateSecret(id, { payload: 'three' }) as string;
+    const byName = { type: 'arbitrary', name: 'cl-versions' } as const;
+    const payload = async (version: string) => {
+      const s = await c.getSecret({ ...byName, version });
+      return s.type === 'arbitrary' ? s.payload : undefined;
+    };
+    expect(await payload('current')).toBe('three');
+    expect(await payload('previous')).toBe('two');
+    expect(await payload(third)).toBe('three');
+    expect(await payload(second)).toBe('two');
+    expect(seen('GET /api/v2/secrets/{id}/versions/{version}')).toEqual({ 200: 3 });
+    // The first version is older than previous: the service keeps only its metadata.
+    const oldest = created.version_id as string;
+    const e = await c.getSecret({ type: 'arbitrary', id, version: oldest }).catch((x) => x);
+    expect((e as SecretsManagerError).code).toBe('InvalidRequest');
+    expect((e as Error).message).toMatch(/keeps the data of the current and\s+previous/);
+    const kv = emu.createSecret({ type: 'kv', name: 'cl-kv-versions', payload: { a: 1 } });
+    emu.rotateSecret(kv, { payload: { a: 2 } });
+    const prev = await c.getSecret({ type: 'kv', id: kv, version: 'previous' });
+    expect(prev.type === 'kv' && prev.payload).toEqual({ a: 1 });
+    const missing = await c
+      .getSecret({ type: 'arbitrary', id, version: '00000000-0000-0000-0000-000000000000' })
+      .catch((x) => x);
+    expect((missing as SecretsManagerError).code).toBe('NotFound');
+  });
+
   it('revokes through the secret-version data route (current version)', async () => {
     const c = client();
     const id = newIamSecret('cl-revoke-data', false);

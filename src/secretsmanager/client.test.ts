@@ -223,8 +223,8 @@ describe('references', () => {
     [{ type: 'arbitrary' }],
     [{ type: 'arbitrary', id: '' }],
     [{ type: 'bogus', id: 'a' }],
-    [{ type: 'kv', id: 'a', version: 'previous' }],
-    [{ type: 'kv', id: 'a', version: '7b7c2f7e-aaaa' }],
+    [{ type: 'iam_credentials', id: 'a', version: 'previous' }],
+    [{ type: 'iam_credentials', name: 'a', version: '7b7c2f7e-aaaa' }],
   ])('rejects %j without a request', async (ref) => {
     const { server, client, fail } = env();
     const e = await fail(client.getSecret(ref as never));
@@ -232,10 +232,12 @@ describe('references', () => {
     expect(server.requests).toHaveLength(0);
   });
 
-  it('explains that only the current version can be read', async () => {
+  it('explains why iam_credentials have no version to read', async () => {
     const { client, fail } = env();
-    const e = (await fail(client.getSecret({ type: 'kv', id: 'a', version: 'previous' }))) as Error;
-    expect(e.message).toMatch(/only the current version/);
+    const ref = { type: 'iam_credentials', id: 'a', version: 'previous' } as const;
+    const e = (await fail(client.getSecret(ref))) as Error;
+    expect(e.message).toMatch(/mints a new API key on every read/);
+    expect(isInvalidRequest(await fail(client.getSecretMetadata(ref)))).toBe(true);
   });
 
   it('accepts version "current"', async () => {

@@ -48,9 +48,16 @@ import {
   normalizeBaseUrl,
   secretPath,
   secretVersionDataPath,
+  secretVersionPath,
   serviceIdPath,
 } from './urls.ts';
 import { VaultSession } from './vault.ts';
+import {
+  checkVersion,
+  isVersioned,
+  SecretVersionSchema,
+  versionToRemoteSecret,
+} from './versions.ts';
 
 export interface ListFilter {
   type?: SecretType;
@@ -217,6 +224,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
 
   async getSecret(ref: SecretRef, opts: RequestOptions = {}): Promise<RemoteSecret> {
     checkRef(ref);
+    if (isVersioned(ref)) return this.#getVersion(ref, opts);
     if (ref.type === 'iam_credentials') {
       const { data, lease, receivedAt, target } = await this.#readCreds(ref, opts.signal);
       const secret = toRemoteSecret(data, lease, receivedAt);
@@ -247,6 +255,26 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
     const secret = toRemoteSecret(body.data, leaseOf(body), receivedAt);
     if (!secret) throw badTtl('get_secret', target);
     return secret;
+  }
+
+  /** REST v2 read of `previous` or a version ID (the secret's ID first, when named). */
+  async #getVersion(ref: SecretRef, opts: RequestOptions): Promise<RemoteSecret> {
+    const { version: _v, ...current } = ref;
+    const id = ref.id ?? (await this.getSecretMetadata(current, opts)).id;
+    const target = `${describe(ref)} version ${ref.version}`;
+    const res = await this.#call({
+      operation: 'get_secret_version',
+      method: 'GET',
+      base: 'sm',
+      path: secretVersionPath(id, ref.version as string),
+      auth: 'iam',
+      target,
+      retry: 'all',
+      coalesce: true,
+      signal: opts.signal,
+    });
+    const body = parseBody(res, SecretVersionSchema, 'get_secret_version');
+    return versionToRemoteSecret(body, ref, target, this.#clock.now());
   }
 
   async getSecretMetadata(ref: SecretRef, opts: RequestOptions = {}): Promise<SecretMetadata> {
@@ -544,12 +572,7 @@ function checkRef(ref: SecretRef): void {
       'a secret reference needs exactly one of id or name',
     );
   }
-  if (ref.version !== undefined && ref.version !== '' && ref.version !== 'current') {
-    throw new SecretsManagerError(
-      'InvalidRequest',
-      `version "${ref.version}": the Vault API of Secrets Manager reads only the current version of a secret; remove version or set it to "current"`,
-    );
-  }
+  checkVersion(ref);
 }
 
 function requireId(value: string, what: string): void {

@@ -115,6 +115,10 @@ export const LOGIN_PATH = '/v1/auth/ibmcloud/login';
 export const LEASE_REVOKE_PATH = '/v1/sys/leases/revoke';
 export const IAM_TOKEN_PATH = '/identity/token';
 
+export function secretVersionPath(secretId: string, versionId: string): string {
+  return `/api/v2/secrets/${seg(secretId)}/versions/${seg(versionId)}`;
+}
+
 export function secretVersionDataPath(secretId: string, versionId: string): string {
   return `/api/v2/secrets/${seg(secretId)}/versions/${seg(versionId)}/secret_data`;
 }

@@ -5,7 +5,7 @@ import { versionByRef } from '../store.ts';
 import type { RequestContext, Route } from './context.ts';
 
 /** The IAM access token of an `Authorization: Bearer` header, as IAM-fronted APIs require. */
-function bearer(ctx: RequestContext): IamToken {
+export function bearer(ctx: RequestContext): IamToken {
   const header = ctx.headers.authorization;
   const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
   const verified = token ? ctx.world.iam.verify(token) : undefined;
