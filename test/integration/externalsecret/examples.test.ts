@@ -119,6 +119,26 @@ describe('examples/', () => {
     expect(readyOf(es)?.message).toContain('ClusterSecretStore default');
   });
 
+  it('renders the icr.io pull secret and the database URL from their templates', async () => {
+    const pull = await waitForSecret(namespace, 'icr-pull-secret');
+    expect(pull.type).toBe('kubernetes.io/dockerconfigjson');
+    const key = 'sample-icr-apikey-Zm9vYmFyYmF6cXV4MDEyMzQ1Njc4OQ';
+    expect(JSON.parse(decoded(pull)['.dockerconfigjson'] as string)).toEqual({
+      auths: {
+        'icr.io': {
+          username: 'iamapikey',
+          password: key,
+          auth: Buffer.from(`iamapikey:${key}`).toString('base64'),
+        },
+      },
+    });
+    const dsn = decoded(await waitForSecret(namespace, 'orders-database-url'));
+    expect(dsn.DATABASE_URL).toBe(
+      'postgres://orders_app:p%40ss%3Aw%2Frd%23sample@db.example.internal:5432/orders?sslmode=require',
+    );
+    expect(dsn.password).toBe('p@ss:w/rd#sample');
+  });
+
   it('keeps the keys of the merged Secret that are not ours', async () => {
     const secret = await waitForSecret(namespace, 'dev-settings', (d) => 'dev_database-url' in d);
     expect(decoded(secret).owner).toBe('platform-team');
