@@ -110,6 +110,33 @@ export const scheduledExternalSecret = {
   },
 };
 
+/** A Secret built by templates: an image pull secret and a config file from a ConfigMap. */
+export const templatedExternalSecret = {
+  apiVersion: API_VERSION,
+  kind: 'ExternalSecret' as const,
+  metadata: { name: 'registry', namespace: 'payments' },
+  spec: {
+    target: {
+      name: 'registry-pull',
+      template: {
+        type: 'kubernetes.io/dockerconfigjson',
+        metadata: { labels: { purpose: 'image-pull' }, annotations: { team: 'payments' } },
+        mergePolicy: 'Replace',
+        data: { '.dockerconfigjson': '{{ dockerConfigJson "icr.io" "iamapikey" .apikey }}' },
+        templateFrom: [
+          {
+            configMap: {
+              name: 'registry-templates',
+              items: [{ key: 'notes', secretKey: 'README' }],
+            },
+          },
+        ],
+      },
+    },
+    data: [{ secretKey: 'apikey', remoteRef: { type: 'arbitrary', name: 'icr-pull-apikey' } }],
+  },
+};
+
 export const exampleIAMCredentialLease = {
   apiVersion: API_VERSION,
   kind: 'IAMCredentialLease' as const,
@@ -121,6 +148,11 @@ export const exampleIAMCredentialLease = {
       name: 'cos-credentials',
       keys: { apiKey: 'COS_API_KEY', serviceId: 'COS_SERVICE_ID' },
       labels: { app: 'uploader' },
+      template: {
+        mergePolicy: 'Merge',
+        data: { 'credentials.ini': '[default]\napi_key = {{ .COS_API_KEY }}\n' },
+        templateFrom: [{ configMap: { name: 'uploader-config' } }],
+      },
     },
     renewFraction: 0.5,
     gracePeriod: '2m',

@@ -32,6 +32,7 @@ describe('the examples from the brief parse', () => {
     ['ExternalSecret', parseExternalSecret, examples.exampleExternalSecret],
     ['minimal ExternalSecret', parseExternalSecret, examples.minimalExternalSecret],
     ['scheduled ExternalSecret', parseExternalSecret, examples.scheduledExternalSecret],
+    ['templated ExternalSecret', parseExternalSecret, examples.templatedExternalSecret],
     ['IAMCredentialLease', parseIAMCredentialLease, examples.exampleIAMCredentialLease],
     ['minimal IAMCredentialLease', parseIAMCredentialLease, examples.minimalIAMCredentialLease],
   ] as const)('%s', (_name, parse, example) => {

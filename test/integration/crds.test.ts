@@ -99,6 +99,7 @@ describe('the generated CRDs on a real API server', () => {
     ['ExternalSecret', examples.exampleExternalSecret],
     ['minimal ExternalSecret', examples.minimalExternalSecret],
     ['scheduled ExternalSecret', examples.scheduledExternalSecret],
+    ['templated ExternalSecret', examples.templatedExternalSecret],
     ['IAMCredentialLease', examples.exampleIAMCredentialLease],
     ['minimal IAMCredentialLease', examples.minimalIAMCredentialLease],
   ] as [string, Example][])(
@@ -171,6 +172,22 @@ describe('the generated CRDs on a real API server', () => {
         es.spec.refreshInterval = '1s';
       }),
       'must be 0 or at least 5s',
+    ],
+    [
+      'an IAMCredentialLease template with mergePolicy Replace',
+      place(examples.exampleIAMCredentialLease, (lease) => {
+        lease.metadata.name = 'replace';
+        lease.spec.target.template.mergePolicy = 'Replace';
+      }),
+      'an IAMCredentialLease keeps its credential keys: mergePolicy must be Merge',
+    ],
+    [
+      'an ExternalSecret template type with creationPolicy Merge',
+      place(examples.templatedExternalSecret, (es) => {
+        es.metadata.name = 'merge-type';
+        (es.spec.target as Record<string, unknown>).creationPolicy = 'Merge';
+      }),
+      'template.type cannot be set with creationPolicy Merge',
     ],
     [
       'a SecretStore with url and instanceId',
