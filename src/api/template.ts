@@ -120,7 +120,7 @@ export function secretTemplateSchema(kind: 'ExternalSecret' | 'IAMCredentialLeas
               'pemPrivateKey, pemFullChain, dockerConfigJson. Inputs: ' +
               inputs +
               '. Each template has at most 65536 characters, renders at most 512 KiB and in at ' +
-              'most 100000 steps; a template that fails gives Ready=False with reason ' +
+              'most 100000 steps; a resource has at most 64 templates, sharing 200000 steps; a template that fails gives Ready=False with reason ' +
               'TemplateError naming the key and line:column, and nothing is written. Entries win ' +
               'over templateFrom. Example: {DATABASE_URL: "postgres://{{ .db.username | urlquery ' +
               '}}:{{ .db.password | urlquery }}@db:5432/app"}.',

@@ -40,6 +40,10 @@ class Interpreter {
   #steps = 0;
   #binary = false;
 
+  get steps(): number {
+    return this.#steps;
+  }
+
   constructor(root: Value, limits: EvalLimits) {
     this.#root = root;
     this.#limits = limits;
@@ -222,6 +226,12 @@ class Interpreter {
   }
 }
 
-export function evaluate(template: Template, root: Value, limits: EvalLimits): string | Uint8Array {
-  return new Interpreter(root, limits).run(template.nodes);
+export function evaluate(
+  template: Template,
+  root: Value,
+  limits: EvalLimits,
+): { value: string | Uint8Array; steps: number } {
+  const interpreter = new Interpreter(root, limits);
+  const value = interpreter.run(template.nodes);
+  return { value, steps: interpreter.steps };
 }

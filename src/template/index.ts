@@ -36,7 +36,7 @@ export interface TemplateProblem {
 
 export type Compiled = { ok: true; template: Template } | { ok: false; problem: TemplateProblem };
 export type Rendered =
-  | { ok: true; value: string | Uint8Array }
+  | { ok: true; value: string | Uint8Array /** Steps the render took. */; steps: number }
   | { ok: false; problem: TemplateProblem };
 
 export function compileTemplate(source: string, limits: TemplateLimits = DEFAULT_LIMITS): Compiled {
@@ -68,7 +68,7 @@ export function renderTemplate(
 ): Rendered {
   const root = new Map<string, Value>(Object.entries(data));
   try {
-    return { ok: true, value: evaluate(template, root, limits) };
+    return { ok: true, ...evaluate(template, root, limits) };
   } catch (err) {
     if (err instanceof TemplateFault) {
       return {

@@ -7,7 +7,12 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import type { SecretTemplate } from '../../api/index.ts';
 import type { Informer, KubeObject } from '../../runtime/informer.ts';
 import { isApiError } from '../../runtime/kube.ts';
-import { compileTemplate, formatProblem, renderTemplate } from '../../template/index.ts';
+import {
+  compileTemplate,
+  DEFAULT_LIMITS,
+  formatProblem,
+  renderTemplate,
+} from '../../template/index.ts';
 import type { SecretValue } from './secrets.ts';
 
 /** Where templateFrom ConfigMaps are read (the API server) and watched (a metadata cache). */
@@ -53,6 +58,10 @@ export type Rendered =
   | { ok: false; message: string };
 
 const FIELD = 'spec.target.template';
+/** Templates one resource may have (data and templateFrom together). */
+export const MAX_TEMPLATES = 64;
+/** Interpreter steps all the templates of one resource may take together. */
+export const MAX_RESOURCE_STEPS = 2 * DEFAULT_LIMITS.maxSteps;
 
 /**
  * Renders every template of `template` over `inputs`. templateFrom entries in order, then data
@@ -91,11 +100,24 @@ export async function renderSecretTemplate(
   }
   const data: Record<string, SecretValue> = {};
   const byKey = new Map(sources.map((s) => [s.key, s]));
+  if (byKey.size > MAX_TEMPLATES) {
+    return fail(`${FIELD}: ${byKey.size} templates; at most ${MAX_TEMPLATES} are allowed`);
+  }
+  let budget = MAX_RESOURCE_STEPS;
   for (const { key, source, where } of byKey.values()) {
     const compiled = compileTemplate(source);
     if (!compiled.ok) return fail(`${where}: ${formatProblem(compiled.problem)}`);
-    const rendered = renderTemplate(compiled.template, inputs);
-    if (!rendered.ok) return fail(`${where}: ${formatProblem(rendered.problem)}`);
+    const limits = { ...DEFAULT_LIMITS, maxSteps: Math.min(DEFAULT_LIMITS.maxSteps, budget) };
+    const rendered = renderTemplate(compiled.template, inputs, limits);
+    if (!rendered.ok) {
+      const shared =
+        limits.maxSteps < DEFAULT_LIMITS.maxSteps && /steps$/.test(rendered.problem.message);
+      const why = shared
+        ? ` (the templates of one resource share ${MAX_RESOURCE_STEPS} steps)`
+        : '';
+      return fail(`${where}: ${formatProblem(rendered.problem)}${why}`);
+    }
+    budget -= rendered.steps;
     data[key] = rendered.value;
   }
   return { ok: true, data, sources: stamp(versions) };
