@@ -18,7 +18,7 @@ import {
 import { targetOwnership, writeTarget } from '../shared/target.ts';
 import { ms, rfc3339 } from './decide.ts';
 import type { LeaseState } from './state.ts';
-import { leaseSecretData } from './template.ts';
+import { leaseSecretData, renderedNow } from './template.ts';
 
 /**
  * The Secret's data for a credential under the spec's target name and keys, and the status
@@ -178,6 +178,6 @@ export async function renderedStale(
   const apiKey = keys && values[keys.apiKey];
   const serviceId = keys && values[keys.serviceId];
   if (apiKey === undefined || serviceId === undefined) return false;
-  const { record } = await secretFor(st, apiKey, serviceId, hashKey);
-  return record.dataHash !== st.status.dataHash;
+  const data = await renderedNow(st, apiKey, serviceId);
+  return data !== undefined && hashData(data, hashKey) !== st.status.dataHash;
 }

@@ -31,7 +31,14 @@ export async function leaseSecretData(
   const keys = st.lease.spec.target.keys;
   const data: Record<string, SecretValue> = { [keys.apiKey]: apiKey, [keys.serviceId]: serviceId };
   if (!st.lease.spec.target.template) return data;
-  const rendered = await renderFor(st, apiKey, serviceId);
+  let rendered: Awaited<ReturnType<typeof renderFor>>;
+  try {
+    rendered = await renderFor(st, apiKey, serviceId);
+  } catch (err) {
+    // Called after a credential was minted: it must reach status and the Secret regardless.
+    const why = err instanceof Error ? err.name : 'error';
+    rendered = { ok: false, message: `reading the template's ConfigMaps failed (${why})` };
+  }
   if (!rendered.ok) {
     st.report.event(
       'Warning',
@@ -42,6 +49,25 @@ export async function leaseSecretData(
   }
   // The credential keys win: they must stay what the lease recorded.
   return { ...rendered.data, ...data };
+}
+
+/**
+ * The Secret data the template renders now, or undefined when it cannot render (then the Secret
+ * keeps what it has: a broken ConfigMap edit does not take a working config file away).
+ */
+export async function renderedNow(
+  st: LeaseState,
+  apiKey: string,
+  serviceId: string,
+): Promise<Record<string, SecretValue> | undefined> {
+  const keys = st.lease.spec.target.keys;
+  try {
+    const rendered = await renderFor(st, apiKey, serviceId);
+    if (!rendered.ok) return undefined;
+    return { ...rendered.data, [keys.apiKey]: apiKey, [keys.serviceId]: serviceId };
+  } catch {
+    return undefined;
+  }
 }
 
 async function renderFor(st: LeaseState, apiKey: string, serviceId: string) {

@@ -3,7 +3,7 @@
 // change, and a broken template that leases nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.ts';
-import { core, LeaseEnv, readyReason } from './harness.ts';
+import { core, LeaseEnv, readyReason, sleep } from './harness.ts';
 
 let env: LeaseEnv;
 
@@ -79,6 +79,15 @@ describe('IAMCredentialLease spec.target.template', () => {
     });
     expect(second.apikey).toBe(first.apikey);
     expect(JSON.parse(second['config.json'] as string)).toEqual({ apiKey: first.apikey });
+
+    // An edit that does not render leaves the working file in place.
+    await core.replaceNamespacedConfigMap({
+      namespace: env.namespace,
+      name: 'cli-config',
+      body: { metadata: { name: 'cli-config' }, data: { 'config.json': '{{ .apikey | nosuch }}' } },
+    });
+    await sleep(3_000);
+    expect(await env.secretData('cli-creds')).toEqual(second);
   });
 
   it('a template that cannot render leases nothing: TemplateError with its position', async () => {
