@@ -80,7 +80,8 @@ const versionField = () =>
         'through the Vault API; previous and version IDs through the REST API v2 (GET ' +
         '/api/v2/secrets/{id}/versions/{version}), with the IAM token of the store. Secrets ' +
         'Manager keeps the payload of the current and previous versions only: an older version ' +
-        'ID gets Ready=False (InvalidSpec), as does version on iam_credentials (each read mints ' +
+        'ID gets Ready=False (InvalidSpec), as does a version the secret does not have, and ' +
+        'version on iam_credentials (each read mints ' +
         'a new key, so there is no earlier one). Example: previous.',
     );
 

@@ -239,7 +239,16 @@ describe('IAM credentials against the emulator', () => {
     const missing = await c
       .getSecret({ type: 'arbitrary', id, version: '00000000-0000-0000-0000-000000000000' })
       .catch((x) => x);
-    expect((missing as SecretsManagerError).code).toBe('NotFound');
+    expect((missing as SecretsManagerError).code).toBe('InvalidRequest');
+    expect((missing as Error).message).toMatch(/does not exist \(the secret does\)/);
+    const gone = await c
+      .getSecret({
+        type: 'arbitrary',
+        id: '00000000-0000-0000-0000-000000000000',
+        version: 'previous',
+      })
+      .catch((x) => x);
+    expect((gone as SecretsManagerError).code).toBe('NotFound');
   });
 
   it('revokes through the secret-version data route (current version)', async () => {

@@ -55,6 +55,7 @@ import { VaultSession } from './vault.ts';
 import {
   checkVersion,
   isVersioned,
+  missingVersion,
   SecretVersionSchema,
   versionToRemoteSecret,
 } from './versions.ts';
@@ -272,6 +273,11 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       retry: 'all',
       coalesce: true,
       signal: opts.signal,
+    }).catch(async (err: unknown) => {
+      // A secret that exists without that version is a spec problem, not a deleted secret.
+      if (!isNotFound(err)) throw err;
+      await this.getSecretMetadata({ ...current, id, name: undefined }, opts);
+      throw missingVersion(target);
     });
     const body = parseBody(res, SecretVersionSchema, 'get_secret_version');
     return versionToRemoteSecret(body, ref, target, this.#clock.now());

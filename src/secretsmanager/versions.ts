@@ -28,6 +28,15 @@ export function checkVersion(ref: SecretRef): void {
   }
 }
 
+/** The secret exists but has no such version. */
+export function missingVersion(target: string): SecretsManagerError {
+  return new SecretsManagerError(
+    'InvalidRequest',
+    `${target} does not exist (the secret does): use current, previous or the ID of one of its versions`,
+    { operation: 'get_secret_version' },
+  );
+}
+
 export const SecretVersionSchema = z.looseObject({
   id: z.string(),
   secret_id: z.string(),

@@ -331,7 +331,7 @@ describe('iam_credentials', () => {
 });
 
 describe('spec problems', () => {
-  it('reports a version the Vault API cannot serve as InvalidSpec', async () => {
+  it('reports a version the secret does not have as InvalidSpec, not as a deleted secret', async () => {
     await createExternalSecret(
       namespace,
       'old-version',
@@ -345,6 +345,6 @@ describe('spec problems', () => {
       }),
     );
     const es = await waitForReason(namespace, 'old-version', 'InvalidSpec');
-    expect(readyOf(es)?.message).toContain('current');
+    expect(readyOf(es)?.message).toContain('version previous does not exist (the secret does)');
   });
 });

@@ -88,7 +88,7 @@ describe('spec.target.template', () => {
   it('renders a DSN from username_password fields with urlquery escaping; Merge keeps the keys read', async () => {
     sm.emulator.createSecret({
       type: 'username_password',
-      name: 'orders-db',
+      name: 'orders-db-test',
       username: 'orders app',
       password: 'p@ss/w:rd?',
     });
@@ -98,13 +98,13 @@ describe('spec.target.template', () => {
     await createExternalSecret(namespace, 'orders-dsn', {
       storeRef: sm.storeRef,
       target: { template: { data: { DATABASE_URL: dsn } } },
-      data: [{ secretKey: 'db', remoteRef: { type: 'username_password', name: 'orders-db' } }],
+      data: [{ secretKey: 'db', remoteRef: { type: 'username_password', name: 'orders-db-test' } }],
     });
     await createExternalSecret(namespace, 'orders-dsn-merged', {
       storeRef: sm.storeRef,
       target: { template: { mergePolicy: 'Merge', data: { DATABASE_URL: dsn } } },
-      dataFrom: [{ extract: { type: 'username_password', name: 'orders-db' } }],
-      data: [{ secretKey: 'db', remoteRef: { type: 'username_password', name: 'orders-db' } }],
+      dataFrom: [{ extract: { type: 'username_password', name: 'orders-db-test' } }],
+      data: [{ secretKey: 'db', remoteRef: { type: 'username_password', name: 'orders-db-test' } }],
     });
     const want = 'postgres://orders%20app:p%40ss%2Fw%3Ard%3F@db.example.internal:5432/orders';
     const replaced = decoded(await waitForSecret(namespace, 'orders-dsn'));
