@@ -179,7 +179,10 @@ describe('a ClusterExternalSecret with a namespaceSelector', () => {
     expect(theirs?.spec.data).toEqual([
       { secretKey: 'mine', remoteRef: { type: 'arbitrary', name: SEED.databaseUrl.name } },
     ]);
-    expect((theirs?.metadata as { ownerReferences?: unknown }).ownerReferences).toBeUndefined();
+    expect(theirs).toBeDefined();
+    expect((theirs?.metadata as { ownerReferences?: unknown } | undefined)?.ownerReferences).toBe(
+      undefined,
+    );
     const secret = await waitForSecret(taken, name);
     expect(Object.keys(decoded(secret))).toEqual(['mine']);
   });
