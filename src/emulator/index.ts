@@ -15,6 +15,7 @@ import { iamCredentialRoutes } from './routes/iam-credentials.ts';
 import { leaseRoutes } from './routes/leases.ts';
 import { lockRoutes } from './routes/locks.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import type { TrustedProfileSpec } from './profiles.ts';
 import { type SeedData, type SeedSecret, seedDataSchema } from './seed.ts';
 import { requestHandler } from './server.ts';
 import type { ApiKeySpec, Faults, FaultsUpdate } from './types.ts';
@@ -23,6 +24,7 @@ import { World } from './world.ts';
 export type { Counters, RevocationRoute } from './counters.ts';
 export type { CredentialInfo } from './credentials.ts';
 export type { EmulatorOptions } from './options.ts';
+export type { CrTokenConfig, TrustedProfileSpec } from './profiles.ts';
 export { loadSeedFile, parseSeed, type SeedData, type SeedSecret } from './seed.ts';
 export { SECRET_TYPES, type SecretType } from './store.ts';
 export type { ApiKeySpec, Faults, FaultsUpdate, Role } from './types.ts';
@@ -46,6 +48,10 @@ export interface Emulator {
   rotateSecret(idOrName: string, fields?: Record<string, unknown>): string | undefined;
   deleteSecret(idOrName: string): void;
   addApiKey(spec: ApiKeySpec): void;
+  /** A trusted profile the cr-token grant can become; returns its ID and CRN. */
+  addTrustedProfile(spec: TrustedProfileSpec): { id: string; crn: string };
+  /** The account of the instance (and of trusted profiles that name none). */
+  accountId: string;
   /** The revocation probe: would IAM accept this API key right now? */
   isApiKeyValid(apiKey: string): boolean;
   /** Minted IAM credentials, live and ended (never the API keys themselves). */
@@ -111,6 +117,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     rotateSecret: (id, fields) => controller.rotateSecret(id, fields),
     deleteSecret: (id) => controller.deleteSecret(id),
     addApiKey: (spec) => controller.addApiKey(spec),
+    addTrustedProfile: (spec) => controller.addTrustedProfile(spec),
+    accountId: controller.accountId,
     isApiKeyValid: (key) => controller.isApiKeyValid(key),
     credentials: () => controller.credentials(),
     mintedApiKeys: () => controller.mintedApiKeys(),
