@@ -129,7 +129,7 @@ function trustedProfileSpec(kind: StoreKind) {
     .describe(
       "A service-account token file projected into the operator's own pod (the chart's " +
         'projectedToken values add one), read anew for every exchange since the kubelet rotates ' +
-        'it. Only on a ClusterSecretStore: it is the operator\'s identity, not a team\'s. ' +
+        "it. Only on a ClusterSecretStore: it is the operator's identity, not a team's. " +
         'Example: /var/run/secrets/tokens/sa-token.',
     );
   const profileRules = [
@@ -152,7 +152,7 @@ function trustedProfileSpec(kind: StoreKind) {
     'Authenticate as an IBM Cloud IAM trusted profile: a Kubernetes service-account token ' +
     '(a compute resource token) is exchanged at IAM (grant urn:ibm:params:oauth:grant-type:cr-token) ' +
     'for an IAM token, then used for the Vault login. No API key is stored. The profile must ' +
-    "trust the service account through a link (the cluster, namespace and service account).";
+    'trust the service account through a link (the cluster, namespace and service account).';
   if (kind === 'SecretStore') {
     return withRules(z.object(fields).describe(description), [
       ...profileRules,

@@ -105,18 +105,14 @@ export function verifyJwt(
   const kid = typeof header.kid === 'string' ? header.kid : undefined;
   const candidates = o.keys.filter(
     (k) =>
-      k.key.asymmetricKeyType === keyType && (k.kid === undefined || kid === undefined || k.kid === kid),
+      k.key.asymmetricKeyType === keyType &&
+      (k.kid === undefined || kid === undefined || k.kid === kid),
   );
   const data = Buffer.from(`${h}.${p}`);
   const signature = Buffer.from(s, 'base64url');
   const valid = candidates.some((k) => {
     try {
-      return verify(
-        'sha256',
-        data,
-        dsaEncoding ? { key: k.key, dsaEncoding } : k.key,
-        signature,
-      );
+      return verify('sha256', data, dsaEncoding ? { key: k.key, dsaEncoding } : k.key, signature);
     } catch {
       return false;
     }

@@ -5,7 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { IamKey } from './iam.ts';
-import { type JwtClaims, JwtError, parseVerificationKeys, type VerificationKey, verifyJwt } from './jwt.ts';
+import {
+  type JwtClaims,
+  JwtError,
+  parseVerificationKeys,
+  type VerificationKey,
+  verifyJwt,
+} from './jwt.ts';
 import { ApiError } from './reply.ts';
 import { ROLES } from './types.ts';
 import { type Clock, stableUuid } from './util.ts';
@@ -15,7 +21,10 @@ export const DEFAULT_CR_TOKEN_AUDIENCE = 'iam';
 export const trustedProfileSpecSchema = z
   .object({
     /** Default `Profile-<a stable UUID of the name>`. */
-    id: z.string().regex(/^Profile-[0-9A-Za-z-]+$/).optional(),
+    id: z
+      .string()
+      .regex(/^Profile-[0-9A-Za-z-]+$/)
+      .optional(),
     name: z.string().min(1),
     /** Default the emulator's own account. */
     accountId: z.string().min(1).optional(),

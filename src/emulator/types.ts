@@ -1,7 +1,7 @@
-import type { VerificationKey } from './jwt.ts';
 // The emulator's shared vocabulary: roles, API key specs, faults and the resolved options. A leaf:
 // it imports nothing from the emulator, so every other module may import it without a cycle.
 import { z } from 'zod';
+import type { VerificationKey } from './jwt.ts';
 
 export const ROLES = ['Reader', 'SecretsReader', 'Writer', 'Manager'] as const;
 export type Role = (typeof ROLES)[number];

@@ -176,7 +176,10 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
     let credential: IamCredential;
     if (o.trustedProfile) {
       if (o.apiKey !== undefined) {
-        throw new SecretsManagerError('InvalidRequest', 'give either an API key or a trusted profile');
+        throw new SecretsManagerError(
+          'InvalidRequest',
+          'give either an API key or a trusted profile',
+        );
       }
       credential = { trustedProfile: o.trustedProfile };
     } else {
