@@ -205,7 +205,19 @@ export function authSpec(kind: StoreKind) {
 }
 
 export type StoreAuth = z.infer<ReturnType<typeof authSpec>>;
-/** The trusted profile of either store kind (tokenPath only ever set on a ClusterSecretStore). */
-export type TrustedProfileAuth = z.infer<ReturnType<typeof trustedProfileSpec>> & {
-  tokenPath?: string;
-};
+/** The trusted profile of either store kind, as parsed (tokenPath only on a ClusterSecretStore). */
+export interface TrustedProfileAuth {
+  profileId?: string | undefined;
+  profileName?: string | undefined;
+  accountId?: string | undefined;
+  profileCrn?: string | undefined;
+  serviceAccountRef?:
+    | {
+        name: string;
+        namespace?: string | undefined;
+        audiences: string[];
+        expirationSeconds: number;
+      }
+    | undefined;
+  tokenPath?: string | undefined;
+}
