@@ -89,8 +89,8 @@ function serviceAccountRef(kind: StoreKind) {
 
 const PROFILE_ID_PATTERN = '^Profile-[0-9A-Za-z-]{1,64}$';
 const ACCOUNT_ID_PATTERN = '^[0-9A-Za-z]{1,64}$';
-const CRN_PATTERN = '^crn:v1:[^\\s]{1,480}$';
-const ABSOLUTE_PATH_PATTERN = '^/[^\\0]{0,1023}$';
+const CRN_PATTERN = '^crn:v1:\\S+$';
+const ABSOLUTE_PATH_PATTERN = '^/\\S*$';
 
 function trustedProfileSpec(kind: StoreKind) {
   const fields = {
@@ -115,6 +115,7 @@ function trustedProfileSpec(kind: StoreKind) {
       .describe('The account of profileName. Example: 0123456789abcdef0123456789abcdef.'),
     profileCrn: z
       .string()
+      .max(512)
       .regex(new RegExp(CRN_PATTERN), { error: 'must be a CRN (crn:v1:...)' })
       .optional()
       .describe(
@@ -124,6 +125,7 @@ function trustedProfileSpec(kind: StoreKind) {
   };
   const tokenPath = z
     .string()
+    .max(1024)
     .regex(new RegExp(ABSOLUTE_PATH_PATTERN), { error: 'must be an absolute path' })
     .optional()
     .describe(
