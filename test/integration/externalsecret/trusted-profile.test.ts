@@ -2,8 +2,11 @@
 // (TokenRequest), the emulator's IAM verifies it against this API server's service-account
 // issuer keys (its JWKS) and the trusted profile's links, and the ExternalSecret syncs with no API
 // key Secret anywhere in the cluster's test namespaces.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { OpenidApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { API_VERSION } from '../../../src/api/group.ts';
 import { HASH_KEY_SECRET } from '../../../src/controllers/shared/hashkey.ts';
 import { type Emulator, startEmulator } from '../../../src/emulator/index.ts';
@@ -20,6 +23,18 @@ import {
   waitForReason,
   waitForSecret,
 } from './helpers.ts';
+
+const EXAMPLE = fileURLToPath(
+  new URL('../../../examples/store-secretstore-trusted-profile.yaml', import.meta.url),
+);
+
+interface StoreSpec {
+  secretsManager: {
+    instanceId?: string;
+    region?: string;
+    auth: { trustedProfile: Record<string, unknown> };
+  };
+}
 
 const PROFILE_ID = 'Profile-6f1c2d3e-4a5b-4c6d-8e7f-001122334455';
 const ACCOUNT = '0123456789abcdef0123456789abcdef';
@@ -155,6 +170,34 @@ describe('a SecretStore with an IAM trusted profile', () => {
     });
     const ready = await readyOf('wrong-audience', 'AuthFailed');
     expect(ready.message).toContain("the token's audience is not iam");
+  });
+
+  it('works as examples/store-secretstore-trusted-profile.yaml is written (but the instance)', async () => {
+    const docs = parseAllDocuments(readFileSync(EXAMPLE, 'utf8')).map(
+      (d) => d.toJS() as { kind: string; metadata: { name: string }; spec?: StoreSpec },
+    );
+    const account = docs.find((d) => d.kind === 'ServiceAccount');
+    const store = docs.find((d) => d.kind === 'SecretStore');
+    if (!account || !store?.spec) throw new Error('the example lost its ServiceAccount or store');
+    const auth = store.spec.secretsManager.auth.trustedProfile;
+    sm.addTrustedProfile({
+      name: String(auth.profileName),
+      accountId: String(auth.accountId),
+      role: 'SecretsReader',
+      links: [{ namespace, serviceAccount: account.metadata.name }],
+    });
+    await core.createNamespacedServiceAccount({
+      namespace,
+      body: { metadata: { name: account.metadata.name } },
+    });
+    const { instanceId: _i, region: _r, ...rest } = store.spec.secretsManager;
+    await createStore(kc, 'SecretStore', namespace, {
+      ...store,
+      metadata: { name: store.metadata.name, namespace },
+      spec: { ...store.spec, secretsManager: { ...rest, url: sm.url, iamUrl: sm.url } },
+    });
+    const ready = await readyOf(store.metadata.name, 'Valid');
+    expect(ready.message).toContain(`trusted profile ${auth.profileName}`);
   });
 
   it('reports a service account that does not exist as CredentialsMissing', async () => {
