@@ -65,6 +65,7 @@ function setup() {
       generation: 1,
       url: 'https://sm.example',
       revocation: 'auto',
+      pollIntervalMs: 0,
     },
   };
   const rechecks: unknown[] = [];
