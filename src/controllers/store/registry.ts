@@ -281,6 +281,11 @@ export class StoreRegistry {
     view.track(resource, sources, finds, synced);
   }
 
+  /** The current view of a store, if it is ready. */
+  viewFor(key: StoreKey): RemoteView | undefined {
+    return this.#views.get(storeId(key))?.view;
+  }
+
   /** Forgets a resource in every view (it was deleted). */
   release(resource: string): void {
     const id = this.#viewOf.get(resource);

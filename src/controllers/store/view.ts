@@ -267,7 +267,9 @@ export class RemoteView {
     const key = await this.#resolve(ref, opts);
     const entry = key === undefined ? undefined : this.#entries.get(key);
     const now = this.#o.clock.now();
-    if (entry && !entry.stale && now - entry.readAt <= maxAgeMs) return entry.secret;
+    if (entry && !entry.stale && maxAgeMs > 0 && now - entry.readAt <= maxAgeMs) {
+      return entry.secret;
+    }
     const reason = !entry ? 'first' : entry.stale ? 'changed' : maxAgeMs === 0 ? 'forced' : 'stale';
     const flight = key ?? nameKey(ref.type, ref.group, ref.name ?? '');
     let pending = this.#inflight.get(flight);
