@@ -18,16 +18,21 @@ import {
   type SecretsManagerClient,
   type SecretType,
 } from '../../secretsmanager/index.ts';
+import {
+  idOrName,
+  LISTABLE,
+  type Listing,
+  listChanged,
+  nameKey,
+  type SourceState,
+  sourceKey,
+  stateOf,
+  untilAborted,
+  viaView,
+} from './view-keys.ts';
 import type { RemoteViewMetrics } from './view-metrics.ts';
 
-/** What a resource recorded about one secret it synced from (kept in its status; no value). */
-export interface SourceState {
-  type: SecretType;
-  id: string;
-  /** Secret group ID; omitted for the default group. */
-  group?: string | undefined;
-  lastUpdateDate?: string | undefined;
-}
+export { type SourceState, sourceKey, viaView } from './view-keys.ts';
 
 /** What the ExternalSecret fetch reads through: the view, or the client itself. */
 export type SecretReader = Pick<
@@ -68,39 +73,8 @@ interface Tracked {
   finds: SecretType[];
 }
 
-interface Listing {
-  at: number;
-  /** By canonical key. */
-  byKey: Map<string, SecretMetadata>;
-  all: SecretMetadata[];
-}
-
-/** The types a dataFrom.find without a type lists: never iam_credentials (reads mint keys). */
-const LISTABLE: SecretType[] = [
-  'arbitrary',
-  'kv',
-  'username_password',
-  'imported_cert',
-  'public_cert',
-  'private_cert',
-  'service_credentials',
-];
-
 /** The first poll after a view starts (restart: rotations made while down show up soon). */
 const FIRST_POLL_MAX_MS = 5_000;
-
-export function sourceKey(type: string, group: string | undefined, id: string): string {
-  return `${type}\u0000${group && group !== '' ? group : 'default'}\u0000${id}`;
-}
-
-function nameKey(type: string, group: string | undefined, name: string): string {
-  return `${sourceKey(type, group, '')}\u0000${name}`;
-}
-
-/** Whether a reference is served by the view: the current version of a non-minting secret. */
-export function viaView(ref: Pick<SecretRef, 'type' | 'version'>): boolean {
-  return ref.type !== 'iam_credentials' && (ref.version === undefined || ref.version === 'current');
-}
 
 export class RemoteView {
   readonly #o: RemoteViewOptions;
@@ -118,6 +92,7 @@ export class RemoteView {
   #timer: Cancel | undefined;
   #stopped = false;
   #lastPoll = 0;
+  #listFailing = false;
 
   constructor(options: RemoteViewOptions) {
     this.#o = options;
@@ -247,9 +222,16 @@ export class RemoteView {
         listing = await this.#fetchListing(type);
       } catch (err) {
         if (this.#stopped) return;
-        this.#o.log.debug({ err, type }, 'change detection: list failed; next poll tries again');
+        // Said once until a list works again: without lists, changes wait for refreshes.
+        const level = this.#listFailing ? 'debug' : 'warn';
+        this.#listFailing = true;
+        this.#o.log[level](
+          { err, type },
+          'change detection: listing secrets failed (the key may lack the Reader role); changes show at each refresh until a list works',
+        );
         continue;
       }
+      this.#listFailing = false;
       if (this.#stopped) return;
       await this.#compare(type, previous, listing, flagged);
     }
@@ -485,47 +467,4 @@ export class RemoteView {
         .finally(() => this.#schedule(this.#o.pollIntervalMs));
     }, ms);
   }
-}
-
-function stateOf(m: SecretMetadata): SourceState {
-  return {
-    type: m.type,
-    id: m.id,
-    ...(m.groupId !== 'default' ? { group: m.groupId } : {}),
-    ...(m.updatedAt !== undefined ? { lastUpdateDate: m.updatedAt } : {}),
-  };
-}
-
-function idOrName(ref: SecretRef): { id: string } | { name: string } {
-  return ref.id !== undefined ? { id: ref.id } : { name: ref.name ?? '' };
-}
-
-function listChanged(a: Listing, b: Listing): boolean {
-  if (a.byKey.size !== b.byKey.size) return true;
-  for (const [key, m] of b.byKey) {
-    const before = a.byKey.get(key);
-    if (!before || before.updatedAt !== m.updatedAt || before.name !== m.name) return true;
-    if (before.labels.join('\u0000') !== m.labels.join('\u0000')) return true;
-  }
-  return false;
-}
-
-/** `work`, unless `signal` aborts first; `work` goes on for the others waiting on it. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
