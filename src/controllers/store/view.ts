@@ -407,25 +407,25 @@ export class RemoteView {
       }
     }
     await Promise.all(rereads);
-    // Sources recorded by resources (after a restart the view holds no value yet).
+    // Exactly the resources whose recorded date differs from the list, or whose secret
+    // vanished (after a restart the view holds no value yet: this is the whole comparison).
     for (const [key, users] of this.#users) {
-      if (changedKeys.has(key) || !key.startsWith(`${type}\u0000`)) continue;
+      if (!key.startsWith(`${type}\u0000`)) continue;
       const listed = listing.byKey.get(key);
+      let resyncs = 0;
       for (const resource of users) {
         const recorded = this.#tracked
           .get(resource)
           ?.sources.find((s) => sourceKey(s.type, s.group, s.id) === key);
         if (recorded && (!listed || listed.updatedAt !== recorded.lastUpdateDate)) {
-          changedKeys.add(key);
-          break;
+          flagged.add(resource);
+          resyncs++;
         }
       }
-    }
-    for (const key of changedKeys) {
-      const users = [...(this.#users.get(key) ?? [])];
-      for (const r of users) flagged.add(r);
-      metrics.changes.inc({ store });
-      metrics.resyncsPerChange.observe({ store }, users.length);
+      if (resyncs > 0 || changedKeys.has(key)) {
+        metrics.changes.inc({ store });
+        metrics.resyncsPerChange.observe({ store }, resyncs);
+      }
     }
     // dataFrom.find: a new match, a vanished one or a moved date re-syncs the finders.
     if (previous && listChanged(previous, listing)) {
