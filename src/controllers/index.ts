@@ -8,6 +8,7 @@ import {
   type SecretsManagerClientOptions,
   SecretsManagerClientPool,
 } from '../secretsmanager/index.ts';
+import { registerClusterExternalSecretController } from './clusterexternalsecret/register.ts';
 import type { ControllerContext } from './context.ts';
 import { registerExternalSecretController } from './externalsecret/register.ts';
 import { type LeaseControllerOptions, registerLeaseController } from './lease/register.ts';
@@ -32,6 +33,8 @@ export interface ControllerDeps {
   storeRecheckMs?: number;
   /** Only ClusterSecretStores with these labels (tests sharing one API server). */
   clusterStoreLabelSelector?: string;
+  /** Only ClusterExternalSecrets with these labels (tests sharing one API server). */
+  clusterExternalSecretLabelSelector?: string;
   /** Scheduled ExternalSecret refreshes syncing at once (default: concurrency - 1). */
   externalSecretRefreshSlots?: number;
   /** Request timeout of Secrets Manager calls (default 15 s). */
@@ -102,5 +105,11 @@ export function registerControllers(
       : {},
   );
   registerLeaseController(context, deps.lease);
+  registerClusterExternalSecretController(
+    context,
+    deps.clusterExternalSecretLabelSelector
+      ? { labelSelector: deps.clusterExternalSecretLabelSelector }
+      : {},
+  );
   return context;
 }
