@@ -21,7 +21,8 @@ import { requestHandler } from './server.ts';
 import type { ApiKeySpec, Faults, FaultsUpdate } from './types.ts';
 import { World } from './world.ts';
 
-export type { Counters, RevocationRoute } from './counters.ts';
+export type { Counters, RequestKinds, RevocationRoute } from './counters.ts';
+export { requestKinds } from './counters.ts';
 export type { CredentialInfo } from './credentials.ts';
 export type { EmulatorOptions } from './options.ts';
 export type { CrTokenConfig, TrustedProfileSpec } from './profiles.ts';

@@ -234,6 +234,7 @@ describe('helm template with options', () => {
           apiKeySecretRef: { name: 'sm-api-key', key: 'apikey' },
           conditions: [{ namespaces: ['team-a'] }],
           rateLimit: { qps: 5, burst: 10 },
+          pollInterval: '30s',
         },
       });
       const [css] = find(objects, 'ClusterSecretStore', 'default');
@@ -245,6 +246,7 @@ describe('helm template with options', () => {
           auth: { apiKey: { secretRef: { name: 'sm-api-key', namespace: 'smo-system' } } },
         },
         conditions: [{ namespaces: ['team-a'] }],
+        pollInterval: '30s',
       });
     }
   });
