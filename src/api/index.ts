@@ -12,4 +12,5 @@ export * from './parse.ts';
 export * from './schedule.ts';
 export * from './selector.ts';
 export * from './store.ts';
+export * from './store-auth.ts';
 export * from './template.ts';

@@ -19,6 +19,7 @@ import { CustomResources, RESOURCE_TYPES } from './shared/resources.ts';
 import { configMapSource } from './shared/template.ts';
 import { registerStoreController } from './store/register.ts';
 import { StoreRegistry } from './store/registry.ts';
+import { createRemoteViewMetrics } from './store/view-metrics.ts';
 
 export type { ControllerContext } from './context.ts';
 
@@ -58,7 +59,11 @@ export function registerControllers(
     ...(deps.poolFactory ? { factory: deps.poolFactory } : {}),
     ...(deps.requestTimeoutMs !== undefined ? { requestTimeoutMs: deps.requestTimeoutMs } : {}),
   });
-  const stores = new StoreRegistry({ log });
+  const stores = new StoreRegistry({
+    log,
+    clock,
+    viewMetrics: createRemoteViewMetrics(manager.metrics.registry),
+  });
   const storeInformers = stores.attach(
     manager,
     deps.clusterStoreLabelSelector

@@ -2,6 +2,7 @@ import {
   API_VERSION,
   type ExternalSecret,
   externalSecretTargetName,
+  MAX_RECORDED_SOURCES,
   parseExternalSecret,
   EXTERNAL_SECRET_REASONS as REASONS,
   type RefreshPlan,
@@ -20,22 +21,19 @@ import type { HashKeySource } from '../shared/hashkey.ts';
 import { EVENT_REASONS } from '../shared/reasons.ts';
 import type { CustomResources } from '../shared/resources.ts';
 import { type RolloutApi, restartWorkloads } from '../shared/rollout.ts';
-import { hashData, type SecretsApi, type SecretValue } from '../shared/secrets.ts';
+import { hashData, type SecretsApi } from '../shared/secrets.ts';
 import { type EventSink, StatusWriter } from '../shared/status.ts';
 import { TargetReader } from '../shared/target.ts';
-import {
-  type ConfigMapSource,
-  mergeRendered,
-  renderSecretTemplate,
-  templateSourcesChanged,
-} from '../shared/template.ts';
+import type { ConfigMapSource } from '../shared/template.ts';
 import { describeStore, type StoreKey } from '../store/key.ts';
 import type { StoreRegistry } from '../store/registry.ts';
+import type { RemoteView, SourceState } from '../store/view.ts';
 import {
   type DueReason,
   dueReason,
   dueWithoutTarget,
   FORBIDDEN_RETRY_MS,
+  findTypes,
   isBlocked,
   isRoutine,
   needsFinalizer,
@@ -53,7 +51,8 @@ import { FAILURES, removedMessage, retryAfterFailure } from './failures.ts';
 import { type FetchFailure, fetchSecretData } from './fetch.ts';
 import { RefreshGate } from './gate.ts';
 import { type ExternalSecretMetrics, ReadinessGauge } from './metrics.ts';
-import { nextRefreshAt, overdueDelayMs } from './refresh.ts';
+import { maxValueAgeMs, nextRefreshAt, overdueDelayMs } from './refresh.ts';
+import { buildData, templateMoved } from './template.ts';
 import { TargetSecrets } from './writer.ts';
 
 const KIND = 'ExternalSecret';
@@ -61,7 +60,9 @@ const KIND = 'ExternalSecret';
 export interface ExternalSecretReconcilerOptions {
   externalSecrets: Informer<KubeObject>;
   managedSecrets: Informer<KubeObject>;
-  stores: Pick<StoreRegistry, 'resolve' | 'requestRecheck'>;
+  /** `track` and `release` keep the store views' references (absent in tests without views). */
+  stores: Pick<StoreRegistry, 'resolve' | 'requestRecheck'> &
+    Partial<Pick<StoreRegistry, 'track' | 'release'>>;
   core: SecretsApi;
   resources: Pick<CustomResources, 'patchStatus' | 'replaceStatus' | 'setFinalizers'>;
   events: EventSink;
@@ -154,13 +155,14 @@ export class ExternalSecretReconciler implements Reconciler {
       externalSecretTargetName(es),
       this.#o.managedSecrets,
     );
-    const due =
-      dueReason(
-        es,
-        plan,
-        now,
-        dueWithoutTarget(es) === 'checkTarget' ? { meta: await target.meta() } : undefined,
-      ) ?? this.#templateChanged(es);
+    let due = dueReason(
+      es,
+      plan,
+      now,
+      dueWithoutTarget(es) === 'checkTarget' ? { meta: await target.meta() } : undefined,
+    );
+    if (!due && this.#remoteChanged(id, es, plan)) due = 'remoteChanged';
+    if (!due && templateMoved(es, this.#o.configMaps)) due = 'template';
     ctx.log.debug(
       { resourceVersion: raw.metadata.resourceVersion, due: due ?? 'nothing' },
       'reconciling',
@@ -229,11 +231,19 @@ export class ExternalSecretReconciler implements Reconciler {
       if (blocked) return blocked;
     }
 
-    const fetched = await fetchSecretData(resolved.client, es.spec, { signal });
+    const view = resolved.view;
+    // Through the store's shared view: a forced sync reads anew (and refreshes the view), any
+    // other sync takes values the view read recently enough for this resource's refresh.
+    const viewReader = view?.reader(this.#maxValueAgeMs(s, view));
+    const fetched = await fetchSecretData(viewReader?.reader ?? resolved.client, es.spec, {
+      signal,
+    });
     signal.throwIfAborted();
     if (!fetched.ok) return this.#fetchFailed(s, fetched.failure, store, resolved.store);
-    const built = await this.#build(s, fetched.data);
+    const built = await buildData(es, fetched.data, this.#o.configMaps);
+    signal.throwIfAborted();
     if (!built.ok) return this.#templateFailed(s, built.message);
+    const sources = viewReader ? recordable(viewReader.sources()) : undefined;
     const data = built.data;
     const hash = hashData(data, await this.#o.hashKey.get());
     const status: Status = es.status ?? {};
@@ -288,66 +298,58 @@ export class ExternalSecretReconciler implements Reconciler {
         secretName: targetName,
         forceSyncValue: es.metadata.annotations?.[ANNOTATIONS.forceSync] ?? null,
         templateSources: built.sources ?? null,
+        sources: sources === undefined || sources.length === 0 ? null : sources,
       },
       signal,
     );
+    if (view && sources) this.#track(view, raw, es, sources, true);
     return next === undefined ? undefined : { requeueAfterMs: Math.max(1, next - now) };
-  }
-
-  // --- templates -----------------------------------------------------------------------------
-
-  /** A templateFrom ConfigMap changed since the last render (seen in the watch cache). */
-  #templateChanged(es: ExternalSecret): DueReason | undefined {
-    if (isBlocked(es) || es.status?.syncedDataHash === undefined) return undefined;
-    const changed = templateSourcesChanged(
-      es.spec.target.template,
-      es.metadata.namespace as string,
-      this.#o.configMaps,
-      es.status.templateSources,
-    );
-    return changed ? 'template' : undefined;
-  }
-
-  /** The Secret data: what was read, or what the template renders from it. */
-  async #build(
-    s: Sync,
-    read: Record<string, SecretValue>,
-  ): Promise<
-    | { ok: true; data: Record<string, SecretValue>; sources: string | undefined }
-    | { ok: false; message: string }
-  > {
-    const template = s.es.spec.target.template;
-    if (!template) return { ok: true, data: read, sources: undefined };
-    const rendered = await renderSecretTemplate(
-      template,
-      read,
-      s.target.namespace,
-      this.#o.configMaps,
-    );
-    s.signal.throwIfAborted();
-    if (!rendered.ok) return rendered;
-    return {
-      ok: true,
-      data: mergeRendered(template, read, rendered.data),
-      sources: rendered.sources,
-    };
   }
 
   /** A template failed: nothing is written; tried again at the next refresh or on a change. */
   async #templateFailed(s: Sync, message: string): Promise<Result | undefined> {
     this.#o.metrics.syncs.inc({ result: REASONS.TemplateError });
-    await this.#setStatus(
-      s.raw,
-      s.es,
-      {
-        ready: false,
-        reason: REASONS.TemplateError,
-        message: `${message}; nothing was written and the Secret keeps its last data`,
-      },
-      {},
-      s.signal,
-    );
+    const text = `${message}; nothing was written and the Secret keeps its last data`;
+    const ready = { ready: false, reason: REASONS.TemplateError, message: text };
+    await this.#setStatus(s.raw, s.es, ready, {}, s.signal);
     return { requeueAfterMs: retryAtNextRefreshMs(s.es, s.plan, this.#o.clock.now()) };
+  }
+
+  // --- the store's view ----------------------------------------------------------------------
+
+  /**
+   * Whether the store's lists show that a secret this (Ready, refreshing) resource synced from
+   * moved or vanished. First sight after a start: the view learns the recorded sources here, so
+   * a resource whose sources did not move is neither read nor written.
+   */
+  #remoteChanged(id: string, es: ExternalSecret, plan: RefreshPlan): boolean {
+    if (plan.kind === 'once' || isBlocked(es) || !this.#o.stores.track) return false;
+    const resolved = this.#o.stores.resolve(es.metadata.namespace as string, es.spec.storeRef);
+    if (!resolved.ok || !resolved.view) return false;
+    const recorded = (es.status?.sources ?? []) as SourceState[];
+    if (!resolved.view.tracks(id)) {
+      this.#o.stores.track(resolved.view, id, recorded, findTypes(es), false);
+    }
+    return resolved.view.changed(id, recorded);
+  }
+
+  #maxValueAgeMs(s: Sync, view: RemoteView): number {
+    if (s.why === 'force') return 0;
+    if (s.plan.kind === 'once') return view.pollIntervalMs > 0 ? Number.POSITIVE_INFINITY : 0;
+    return maxValueAgeMs(s.plan, this.#o.clock.now(), s.es.metadata.uid ?? '');
+  }
+
+  #track(
+    view: RemoteView,
+    raw: KubeObject,
+    es: ExternalSecret,
+    sources: SourceState[],
+    synced: boolean,
+  ): void {
+    const id = idOf(raw.metadata);
+    // A resource that syncs once does not follow remote changes.
+    if (refreshPlan(es.spec).kind === 'once') this.#o.stores.release?.(id);
+    else this.#o.stores.track?.(view, id, sources, findTypes(es), synced);
   }
 
   /** Reports a target that cannot be written (someone else's, missing for Merge). */
@@ -467,7 +469,15 @@ export class ExternalSecretReconciler implements Reconciler {
       metadata: { name: key.name, ...(key.namespace ? { namespace: key.namespace } : {}) },
     });
     this.#readiness.forget(id);
+    this.#o.stores.release?.(id);
   }
+}
+
+/** Sources as recorded in status: sorted (a stable status), at most MAX_RECORDED_SOURCES. */
+function recordable(sources: SourceState[]): SourceState[] {
+  return sources
+    .sort((a, b) => a.type.localeCompare(b.type) || a.id.localeCompare(b.id))
+    .slice(0, MAX_RECORDED_SOURCES);
 }
 
 function idOf(metadata: { namespace?: string | undefined; name: string }): string {
