@@ -10,6 +10,7 @@ import { reuseConnections } from '../../../src/runtime/kube.ts';
 import {
   KubeListWatchClient,
   type ListOptions,
+  type ListPage,
   type ListWatchClient,
   type WatchEvent,
   type WatchOptions,
@@ -37,7 +38,7 @@ class Sabotaged implements ListWatchClient {
     this.#mode = mode;
   }
 
-  list(path: string, options: ListOptions) {
+  list(path: string, options: ListOptions): AsyncIterable<ListPage> {
     return this.#real.list(path, options);
   }
 
