@@ -93,6 +93,8 @@ if (values.retainers) {
       const nameOrIndex = snap.edges[base + E_NAME] as number;
       const edgeName =
         type === 'element' || type === 'hidden' ? `[${type}]` : snap.strings[nameOrIndex];
+      // Every object points at its prototype; that says nothing about who keeps it.
+      if (edgeName === '__proto__') continue;
       const key = `${label(n)} .${edgeName}`;
       holders.set(key, (holders.get(key) ?? 0) + 1);
     }

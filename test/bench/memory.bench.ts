@@ -7,6 +7,7 @@
  *
  *   npm run bench:memory -- [--n 10000] [--unique 3000] [--refs 3] [--store-qps 1000]
  *       [--dist] [--snapshot] [--restart] [--settle 15] [--kubeconfig <file>]
+ *       [--node-flag=<flag> ...]
  *
  * `--n 0` measures the operator on an empty cluster. `--dist` runs `dist/main.js` (the image's
  * entry point; `npm run build` first) instead of `src/main.ts`. `--snapshot` writes a heap
@@ -45,6 +46,8 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '15' },
     timeout: { type: 'string', default: '1200' },
     kubeconfig: { type: 'string' },
+    // A Node/V8 flag for the operator process (repeatable), e.g. --node-flag=--max-semi-space-size=2
+    'node-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 const N = Number(values.n);
@@ -196,8 +199,12 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'smo-mem-bench-'));
   const logFile = join(dir, 'operator.log');
-  const nodeFlags = values.snapshot ? ['--heapsnapshot-signal=SIGUSR2'] : [];
-  say(`operator: ${values.dist ? 'node dist/main.js' : 'node src/main.ts'}; log ${logFile}`);
+  const nodeFlags = [
+    ...values['node-flag'],
+    ...(values.snapshot ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+  ];
+  const entry = values.dist ? 'dist/main.js' : 'src/main.ts';
+  say(`operator: node ${[...nodeFlags, entry].join(' ')}; log ${logFile}`);
   const op = await OperatorProcess.start({
     kubeconfig,
     namespace,
