@@ -158,7 +158,7 @@ function matchesType(value: unknown, node: SchemaNode): boolean {
 function resolve(schema: SchemaNode, jsonPath: string): SchemaNode | undefined {
   let node: SchemaNode | undefined = schema;
   for (const segment of jsonPath
-    .replace(/\[\?\(.*\)\]/, '')
+    .replace(/\[\?\(.*\)\]|\[\*\]/g, '')
     .split('.')
     .slice(1)) {
     node = node?.type === 'array' ? node.items?.properties?.[segment] : node?.properties?.[segment];
@@ -198,12 +198,13 @@ describe('names', () => {
     expect(new Set(ours).size).toBe(ours.length);
   });
 
-  it('names CRDs <plural>.<group>, cluster-scoping only ClusterSecretStore', () => {
+  it('names CRDs <plural>.<group>, cluster-scoping only the Cluster kinds', () => {
     expect(files.map((file) => [file.crd.metadata.name, file.crd.spec.scope])).toEqual([
       ['secretstores.secrets-manager.dev', 'Namespaced'],
       ['clustersecretstores.secrets-manager.dev', 'Cluster'],
       ['externalsecrets.secrets-manager.dev', 'Namespaced'],
       ['iamcredentialleases.secrets-manager.dev', 'Namespaced'],
+      ['clusterexternalsecrets.secrets-manager.dev', 'Cluster'],
     ]);
   });
 });

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import type { z } from 'zod';
+import { ClusterExternalSecretSpec, ClusterExternalSecretStatus } from './clusterexternalsecret.ts';
 import { ExternalSecretSpec, ExternalSecretStatus } from './externalsecret.ts';
 import { CATEGORY, GROUP, type Kind, PLURALS, VERSION } from './group.ts';
 import { IAMCredentialLeaseSpec, IAMCredentialLeaseStatus } from './iamcredentiallease.ts';
@@ -173,6 +174,57 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
         type: 'string',
         jsonPath: '.status.current.renewAt',
         description: 'When the current credential will be replaced.',
+      },
+      age,
+    ],
+  },
+  {
+    kind: 'ClusterExternalSecret',
+    singular: 'clusterexternalsecret',
+    shortNames: ['smces'],
+    scope: 'Cluster',
+    description:
+      'ClusterExternalSecret puts the same ExternalSecret into many namespaces, chosen by name ' +
+      'or by label, and keeps the set current: a namespace that becomes selected gets the ' +
+      'ExternalSecret, one that stops being selected loses it, and deleting this resource ' +
+      'deletes them all. A ClusterSecretStore still serves only the namespaces it admits. ' +
+      'Cluster-scoped: meant for the platform team, not granted to namespace admins.',
+    spec: ClusterExternalSecretSpec,
+    status: ClusterExternalSecretStatus,
+    printerColumns: [
+      {
+        name: 'Store',
+        type: 'string',
+        jsonPath: '.spec.externalSecretSpec.storeRef.name',
+        description: 'The store each ExternalSecret reads through.',
+      },
+      {
+        name: 'ExternalSecret',
+        type: 'string',
+        jsonPath: '.status.externalSecretName',
+        description: 'The name of the ExternalSecret in each namespace.',
+      },
+      {
+        name: 'Refresh',
+        type: 'string',
+        jsonPath: '.spec.refreshTime',
+        description: 'How often the namespaces are evaluated again.',
+        priority: 1,
+      },
+      ...ready(),
+      {
+        name: 'Provisioned',
+        type: 'string',
+        jsonPath: '.status.provisionedNamespaces',
+        description: 'The namespaces that have the ExternalSecret.',
+        priority: 1,
+      },
+      {
+        name: 'Failed',
+        type: 'string',
+        jsonPath: '.status.failedNamespaces[*].namespace',
+        description: 'The selected namespaces that did not get it.',
+        priority: 1,
       },
       age,
     ],

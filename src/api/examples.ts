@@ -110,6 +110,33 @@ export const scheduledExternalSecret = {
   },
 };
 
+export const exampleClusterExternalSecret = {
+  apiVersion: API_VERSION,
+  kind: 'ClusterExternalSecret' as const,
+  metadata: { name: 'registry-pull-secret' },
+  spec: {
+    namespaceSelectors: [
+      { matchLabels: { 'secrets-manager.dev/registry': 'true' } },
+      { matchExpressions: [{ key: 'team', operator: 'In', values: ['payments', 'billing'] }] },
+    ],
+    namespaces: ['ci'],
+    externalSecretName: 'registry',
+    externalSecretMetadata: { labels: { app: 'registry' }, annotations: { owner: 'platform' } },
+    refreshTime: '5m',
+    externalSecretSpec: {
+      storeRef: { kind: 'ClusterSecretStore', name: 'default' },
+      refreshInterval: '1h',
+      target: { name: 'registry-pull-secret', type: 'kubernetes.io/dockerconfigjson' },
+      data: [
+        {
+          secretKey: '.dockerconfigjson',
+          remoteRef: { type: 'arbitrary', name: 'registry-dockerconfigjson' },
+        },
+      ],
+    },
+  },
+};
+
 export const exampleIAMCredentialLease = {
   apiVersion: API_VERSION,
   kind: 'IAMCredentialLease' as const,

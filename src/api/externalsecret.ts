@@ -342,6 +342,26 @@ export const ExternalSecretSpec = withRules(
 );
 export type ExternalSecretSpec = z.infer<typeof ExternalSecretSpec>;
 
+/** At most this many sources are recorded; a resource with more follows changes by refresh. */
+export const MAX_RECORDED_SOURCES = 1024;
+
+const SyncSource = z
+  .object({
+    type: z.string().max(64).describe('The secret type. Example: arbitrary.'),
+    id: z.string().max(256).describe('The secret ID.'),
+    group: z
+      .string()
+      .max(256)
+      .optional()
+      .describe('The secret group ID; omitted for the default group.'),
+    lastUpdateDate: z
+      .string()
+      .max(64)
+      .optional()
+      .describe("The secret's last_update_date when its value was read."),
+  })
+  .describe('One remote secret a Secret was synced from.');
+
 export const ExternalSecretStatus = z
   .object({
     conditions: conditionList().optional(),
@@ -364,6 +384,16 @@ export const ExternalSecretStatus = z
           'data changes and is keyed so it reveals nothing about the values.',
       ),
     secretName: z.string().max(253).optional().describe('The name of the Secret being written.'),
+    sources: z
+      .array(SyncSource)
+      .max(MAX_RECORDED_SOURCES)
+      .optional()
+      .describe(
+        'The remote secrets the Secret was last synced from, each with the last_update_date ' +
+          'it had then (IDs and dates only, never values). After an operator restart, a resource ' +
+          "whose sources still show these dates in the store's lists is neither read nor " +
+          'written. iam_credentials and non-current versions are not listed.',
+      ),
     forceSyncValue: z
       .string()
       .max(1024)

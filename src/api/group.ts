@@ -11,6 +11,7 @@ export const KINDS = {
   ClusterSecretStore: 'ClusterSecretStore',
   ExternalSecret: 'ExternalSecret',
   IAMCredentialLease: 'IAMCredentialLease',
+  ClusterExternalSecret: 'ClusterExternalSecret',
 } as const;
 export type Kind = (typeof KINDS)[keyof typeof KINDS];
 
@@ -20,6 +21,7 @@ export const PLURALS = {
   ClusterSecretStore: 'clustersecretstores',
   ExternalSecret: 'externalsecrets',
   IAMCredentialLease: 'iamcredentialleases',
+  ClusterExternalSecret: 'clusterexternalsecrets',
 } as const satisfies Record<Kind, string>;
 
 /** The ClusterSecretStore a resource uses when it names no store. */

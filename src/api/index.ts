@@ -1,6 +1,7 @@
 // The custom resources of secrets-manager-operator: zod schemas (the single source of truth for
 // the CRDs in crds/), their types, parse helpers for controllers, and small pure helpers that
 // pin down what the fields mean.
+export * from './clusterexternalsecret.ts';
 export * from './common.ts';
 export * from './conditions.ts';
 export * from './duration.ts';

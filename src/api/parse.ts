@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { ClusterExternalSecret } from './clusterexternalsecret.ts';
 import { ExternalSecret } from './externalsecret.ts';
 import { IAMCredentialLease } from './iamcredentiallease.ts';
 import { ClusterSecretStore, SecretStore } from './store.ts';
@@ -74,3 +75,6 @@ export const parseExternalSecret = (input: unknown): ParseResult<ExternalSecret>
 
 export const parseIAMCredentialLease = (input: unknown): ParseResult<IAMCredentialLease> =>
   parseWith(IAMCredentialLease, input);
+
+export const parseClusterExternalSecret = (input: unknown): ParseResult<ClusterExternalSecret> =>
+  parseWith(ClusterExternalSecret, input);

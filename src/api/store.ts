@@ -8,6 +8,7 @@ import {
   secretDataKey,
   timestamp,
 } from './common.ts';
+import { durationField, parseDuration } from './duration.ts';
 import { API_VERSION } from './group.ts';
 import { withRules } from './rules.ts';
 
@@ -251,11 +252,29 @@ export const StoreCondition = withRules(
 );
 export type StoreCondition = z.infer<typeof StoreCondition>;
 
+/** How often a store lists the secret types its resources use when spec.pollInterval is unset. */
+export const DEFAULT_POLL_INTERVAL = '60s';
+
 function storeSpec<K extends StoreKind>(kind: K) {
   return z.object({
     secretsManager: secretsManagerSpec(kind),
     rateLimit: RateLimit.optional(),
+    pollInterval: durationField({ allowZero: true, min: '5s' })
+      .optional()
+      .describe(
+        'How often the operator lists, per secret type, the secrets this store serves to detect ' +
+          'changes: a secret whose last_update_date moved (a rotation, a new value) is read ' +
+          'once and every ExternalSecret that references it is updated. One list call per ' +
+          'secret type in use, whatever the number of secrets or resources. 0: no change ' +
+          "detection; values are then re-read only when a resource's refreshInterval or " +
+          'refreshSchedule comes due. At least 5s. Default: 60s. Example: 30s.',
+      ),
   });
+}
+
+/** spec.pollInterval in milliseconds, with the default applied. */
+export function pollIntervalMs(spec: { pollInterval?: string | undefined }): number {
+  return parseDuration(spec.pollInterval ?? DEFAULT_POLL_INTERVAL);
 }
 
 export const SecretStoreSpec = storeSpec('SecretStore').describe(

@@ -8,6 +8,7 @@ import {
   type SecretsManagerClientOptions,
   SecretsManagerClientPool,
 } from '../secretsmanager/index.ts';
+import { registerClusterExternalSecretController } from './clusterexternalsecret/register.ts';
 import type { ControllerContext } from './context.ts';
 import { registerExternalSecretController } from './externalsecret/register.ts';
 import { type LeaseControllerOptions, registerLeaseController } from './lease/register.ts';
@@ -17,6 +18,7 @@ import { type HashKeySource, SecretHashKey } from './shared/hashkey.ts';
 import { CustomResources, RESOURCE_TYPES } from './shared/resources.ts';
 import { registerStoreController } from './store/register.ts';
 import { StoreRegistry } from './store/registry.ts';
+import { createRemoteViewMetrics } from './store/view-metrics.ts';
 
 export type { ControllerContext } from './context.ts';
 
@@ -31,6 +33,8 @@ export interface ControllerDeps {
   storeRecheckMs?: number;
   /** Only ClusterSecretStores with these labels (tests sharing one API server). */
   clusterStoreLabelSelector?: string;
+  /** Only ClusterExternalSecrets with these labels (tests sharing one API server). */
+  clusterExternalSecretLabelSelector?: string;
   /** Scheduled ExternalSecret refreshes syncing at once (default: concurrency - 1). */
   externalSecretRefreshSlots?: number;
   /** Request timeout of Secrets Manager calls (default 15 s). */
@@ -54,7 +58,11 @@ export function registerControllers(
     ...(deps.poolFactory ? { factory: deps.poolFactory } : {}),
     ...(deps.requestTimeoutMs !== undefined ? { requestTimeoutMs: deps.requestTimeoutMs } : {}),
   });
-  const stores = new StoreRegistry({ log });
+  const stores = new StoreRegistry({
+    log,
+    clock,
+    viewMetrics: createRemoteViewMetrics(manager.metrics.registry),
+  });
   const storeInformers = stores.attach(
     manager,
     deps.clusterStoreLabelSelector
@@ -97,5 +105,11 @@ export function registerControllers(
       : {},
   );
   registerLeaseController(context, deps.lease);
+  registerClusterExternalSecretController(
+    context,
+    deps.clusterExternalSecretLabelSelector
+      ? { labelSelector: deps.clusterExternalSecretLabelSelector }
+      : {},
+  );
   return context;
 }

@@ -88,3 +88,29 @@ export class CounterSet {
 function emptyRevoked(): Record<RevocationRoute, number> {
   return { secretData: 0, serviceId: 0, leaseRevoke: 0, secretDelete: 0 };
 }
+
+/** Vault API requests by kind, summed over statuses (what a test or bench compares). */
+export interface RequestKinds {
+  /** `GET .../secrets/{id}`: value reads (iam_credentials reads included). */
+  valueReads: number;
+  /** `GET .../secrets` (and `.../roles`): list calls. */
+  lists: number;
+  /** `GET .../secrets/{id}/metadata`. */
+  metadata: number;
+  /** Every request to the Vault API (logins included). */
+  vault: number;
+}
+
+export function requestKinds(counters: Pick<Counters, 'requests'>): RequestKinds {
+  const out: RequestKinds = { valueReads: 0, lists: 0, metadata: 0, vault: 0 };
+  for (const [key, byStatus] of Object.entries(counters.requests)) {
+    const n = Object.values(byStatus).reduce((a, b) => a + b, 0);
+    if (!key.includes(' /v1/') || key.includes('/v1/serviceids')) continue;
+    out.vault += n;
+    if (!key.startsWith('GET ')) continue;
+    if (/\/(secrets|roles)(\/groups\/\{group\})?$/.test(key)) out.lists += n;
+    else if (key.endsWith('/metadata')) out.metadata += n;
+    else if (/\/(secrets|roles)(\/groups\/\{group\})?\/\{id\}$/.test(key)) out.valueReads += n;
+  }
+  return out;
+}

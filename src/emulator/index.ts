@@ -20,7 +20,8 @@ import { requestHandler } from './server.ts';
 import type { ApiKeySpec, Faults, FaultsUpdate } from './types.ts';
 import { World } from './world.ts';
 
-export type { Counters, RevocationRoute } from './counters.ts';
+export type { Counters, RequestKinds, RevocationRoute } from './counters.ts';
+export { requestKinds } from './counters.ts';
 export type { CredentialInfo } from './credentials.ts';
 export type { EmulatorOptions } from './options.ts';
 export { loadSeedFile, parseSeed, type SeedData, type SeedSecret } from './seed.ts';

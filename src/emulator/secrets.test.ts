@@ -40,6 +40,37 @@ describe('secrets', () => {
     expect((await call('GET', '/arbitrary/secrets/groups/no-such-group/same')).status).toBe(404);
   });
 
+  it('moves last_update_date in the list on rotation and metadata update, in one response', async () => {
+    const id = em.createSecret({ type: 'arbitrary', name: 'watched', payload: 'v1' });
+    const other = em.createSecret({
+      type: 'arbitrary',
+      name: 'still',
+      payload: 's',
+      group: 'team-a',
+    });
+    const listed = async () => {
+      const res = await call('GET', '/arbitrary/secrets');
+      expect(res.json.data.secrets_total).toBe(res.json.data.secrets.length);
+      const dates = new Map<string, string>();
+      for (const s of res.json.data.secrets) dates.set(s.id, s.last_update_date);
+      return dates;
+    };
+    const first = await listed();
+    // Every group in one list (no group in the path), as the seed's example shows.
+    expect([...first.keys()].sort()).toEqual([id, other].sort());
+    em.advanceClock(2_000);
+    await call('POST', `/arbitrary/secrets/${id}/rotate`, { payload: 'v2' });
+    const rotated = await listed();
+    expect(rotated.get(id)).not.toBe(first.get(id));
+    expect(rotated.get(other)).toBe(first.get(other));
+    // The list and a read agree on the date.
+    const read = await call('GET', `/arbitrary/secrets/${id}`);
+    expect(read.json.data.last_update_date).toBe(rotated.get(id));
+    em.advanceClock(2_000);
+    await call('PUT', `/arbitrary/secrets/${id}/metadata`, { description: 'changed' });
+    expect((await listed()).get(id)).not.toBe(rotated.get(id));
+  });
+
   it('rejects a second secret of the same type and name in a group', async () => {
     expect((await call('POST', '/kv/secrets', { name: 'dup', payload: { a: 1 } })).status).toBe(
       200,

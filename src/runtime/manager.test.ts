@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
 import { TerminalError } from './errors.ts';
@@ -35,12 +35,13 @@ function setup(
   store: MemoryLeaseStore,
   identity: string,
   reconcile: Reconcile,
+  logger = log,
 ) {
   const metrics = createMetrics({ processMetrics: false });
   const manager = new Manager({
     config: config(),
     kubeConfig: new KubeConfig(),
-    log,
+    log: logger,
     clock,
     metrics,
     identity,
@@ -199,6 +200,45 @@ describe('Manager', () => {
     expect((await metrics.workqueueRetries.get()).values[0]?.value).toBe(1);
     const errors = (await metrics.reconcileErrors.get()).values.map((v) => v.labels.code).sort();
     expect(errors).toEqual(['Error', 'InvalidSpec']);
+    await manager.stop();
+  });
+
+  it('logs a 409 Conflict at info (retried, counted), any other failure at warn', async () => {
+    const clock = new FakeClock(0);
+    const api = new FakeApi();
+    api.put('ns', 'contended', false);
+    api.put('ns', 'broken', false);
+    const lines: { level: string; msg: string; name?: string }[] = [];
+    const captured = createLogger({
+      level: 'debug',
+      destination: { write: (s: string) => lines.push(JSON.parse(s)) },
+    });
+    const calls: string[] = [];
+    const { manager, metrics } = setup(
+      clock,
+      api,
+      new MemoryLeaseStore(),
+      'me',
+      async (key) => {
+        calls.push(key.name);
+        if (calls.filter((c) => c === key.name).length > 1) return undefined;
+        if (key.name === 'contended') {
+          throw new ApiException(409, 'Conflict', { reason: 'Conflict' }, {});
+        }
+        throw new Error('remote side failed');
+      },
+      captured,
+    );
+    await manager.start();
+    await clock.advance(1_000);
+    const failures = lines.filter((l) => l.msg.startsWith('reconcile'));
+    expect(failures.map((l) => [l.level, l.msg]).sort()).toEqual([
+      ['info', 'reconcile met a newer version of an object; retrying'],
+      ['warn', 'reconcile failed; retrying with backoff'],
+    ]);
+    expect(calls.sort()).toEqual(['broken', 'broken', 'contended', 'contended']);
+    const codes = (await metrics.reconcileErrors.get()).values.map((v) => String(v.labels.code));
+    expect(codes.sort()).toEqual(['409', 'Error']);
     await manager.stop();
   });
 });

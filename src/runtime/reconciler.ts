@@ -190,6 +190,14 @@ export class Controller {
       if (isTerminalError(err)) {
         observe('terminal_error');
         log.error({ err: safe }, 'reconcile failed; not retrying until the resource changes');
+      } else if (safe.status === 409) {
+        // Optimistic concurrency doing its job (another writer, or our own stale cache): the
+        // retry reads the object again. Expected under contention, so not a warning.
+        observe('error');
+        log.info(
+          { err: safe, attempt: queue.numRequeues(keyText) + 1 },
+          'reconcile met a newer version of an object; retrying',
+        );
       } else {
         observe('error');
         log.warn(

@@ -28,6 +28,7 @@ import { createLogger } from '../../src/runtime/logger.ts';
 import { Manager } from '../../src/runtime/manager.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { installCrds } from '../integration/support/crds.ts';
+import { percentile } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -49,10 +50,6 @@ const LATENCY_MS = Number(values['latency-ms']);
 const API_KEY = `bench-${randomBytes(6).toString('hex')}`;
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
-}
 
 function summary(label: string, ms: number[]): void {
   const sorted = [...ms].sort((a, b) => a - b);

@@ -25,8 +25,7 @@ import { registerControllers } from '../../src/controllers/index.ts';
 import { startEmulator } from '../../src/emulator/index.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { Manager } from '../../src/runtime/manager.ts';
-import { startControlPlane } from '../controlplane/controlplane.ts';
-import { installCrds } from '../integration/support/crds.ts';
+import { benchCluster } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,32 +44,13 @@ const RUN_MS = Number(values.minutes) * 60_000;
 const API_KEY = 'bench-manager-key';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-async function cluster(): Promise<{ kubeconfigPath: string; stop(): Promise<void> }> {
-  const existing = process.env.SMO_TEST_KUBECONFIG;
-  if (existing) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(existing);
-    await installCrds(kc, 'lease-bench');
-    return { kubeconfigPath: existing, stop: async () => {} };
-  }
-  const cp = await startControlPlane({
-    log: (line) => say(`  ${line}`),
-    beforeControllers: async (path) => {
-      const kc = new KubeConfig();
-      kc.loadFromFile(path);
-      await installCrds(kc, 'lease-bench');
-    },
-  });
-  return cp;
-}
-
 interface Watched {
   serviceId: string;
   expiresAt: number;
 }
 
 async function main(): Promise<void> {
-  const cp = await cluster();
+  const cp = await benchCluster('lease-bench', say);
   const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);

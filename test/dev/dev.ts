@@ -11,7 +11,13 @@ import { once } from 'node:events';
 import { copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import { loadSeedFile, startEmulator } from '../../src/emulator/index.ts';
 import { freePorts, startControlPlane } from '../controlplane/controlplane.ts';
@@ -128,6 +134,12 @@ try {
   ]);
   running.push(operator);
 
+  // examples/clusterexternalsecret-ca-bundle.yaml delivers to every namespace labelled team=...
+  await core.patchNamespace(
+    { name: namespace, body: { metadata: { labels: { team: 'quickstart' } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+
   step('applying examples/ (every file but the stores, which point at real instances)');
   const files = exampleFiles(join(root, 'examples'));
   for (const file of files) {
@@ -198,6 +210,7 @@ try {
     );
   }
   say('  kubectl get externalsecrets,iamcredentialleases,clustersecretstores');
+  say('  kubectl get clusterexternalsecrets -o wide   # one ExternalSecret per team namespace');
   say('  kubectl describe externalsecret <name>      # conditions and Events');
   say(`  curl -s http://127.0.0.1:${metricsPort}/metrics | grep secrets_manager_operator_`);
   say(`Secrets Manager emulator: ${emulator.url} (API key ${apiKey})`);

@@ -13,6 +13,7 @@ import * as examples from '../../src/api/examples.ts';
 import { GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import {
   type ParseResult,
+  parseClusterExternalSecret,
   parseClusterSecretStore,
   parseExternalSecret,
   parseIAMCredentialLease,
@@ -26,6 +27,7 @@ const custom = kc.makeApiClient(CustomObjectsApi);
 let namespace: string;
 const suffix = Math.random().toString(36).slice(2, 8);
 const clusterStoreName = `crds-test-${suffix}`;
+const clusterExternalSecretName = `crds-test-${suffix}`;
 
 // Cases edit valid examples into invalid ones, which no precise type allows.
 // biome-ignore lint/suspicious/noExplicitAny: test fixtures are edited freely
@@ -38,12 +40,14 @@ const parsers: Record<keyof typeof PLURALS, Parser> = {
   ClusterSecretStore: parseClusterSecretStore,
   ExternalSecret: parseExternalSecret,
   IAMCredentialLease: parseIAMCredentialLease,
+  ClusterExternalSecret: parseClusterExternalSecret,
 };
 
 /** The example, moved into this test's namespace (or given a unique cluster-wide name). */
 function place<T extends Example>(example: T, change?: (copy: Draft) => void): T {
   const copy = structuredClone(example);
   if (copy.kind === 'ClusterSecretStore') copy.metadata.name = clusterStoreName;
+  else if (copy.kind === 'ClusterExternalSecret') copy.metadata.name = clusterExternalSecretName;
   else copy.metadata.namespace = namespace;
   change?.(copy);
   return copy;
@@ -51,7 +55,7 @@ function place<T extends Example>(example: T, change?: (copy: Draft) => void): T
 
 function create(body: Example): Promise<Draft> {
   const plural = PLURALS[body.kind];
-  if (body.kind === 'ClusterSecretStore') {
+  if (body.kind === 'ClusterSecretStore' || body.kind === 'ClusterExternalSecret') {
     return custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural, body });
   }
   return custom.createNamespacedCustomObject({
@@ -90,6 +94,14 @@ afterAll(async () => {
       name: clusterStoreName,
     })
     .catch(() => undefined);
+  await custom
+    .deleteClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURALS.ClusterExternalSecret,
+      name: clusterExternalSecretName,
+    })
+    .catch(() => undefined);
 });
 
 describe('the generated CRDs on a real API server', () => {
@@ -101,6 +113,7 @@ describe('the generated CRDs on a real API server', () => {
     ['scheduled ExternalSecret', examples.scheduledExternalSecret],
     ['IAMCredentialLease', examples.exampleIAMCredentialLease],
     ['minimal IAMCredentialLease', examples.minimalIAMCredentialLease],
+    ['ClusterExternalSecret', examples.exampleClusterExternalSecret],
   ] as [string, Example][])(
     'accepts the %s example and defaults it as zod does',
     async (_name, example) => {
@@ -186,6 +199,23 @@ describe('the generated CRDs on a real API server', () => {
         store.spec.conditions = [{}];
       }),
       'set namespaces or namespaceSelector',
+    ],
+    [
+      'a ClusterExternalSecret that selects no namespace',
+      place(examples.exampleClusterExternalSecret, (ces) => {
+        ces.metadata.name = `${clusterExternalSecretName}-none`;
+        delete ces.spec.namespaces;
+        delete ces.spec.namespaceSelectors;
+      }),
+      'set at least one entry in namespaceSelectors or namespaces',
+    ],
+    [
+      'a ClusterExternalSecret whose ExternalSecret spec breaks an ExternalSecret rule',
+      place(examples.exampleClusterExternalSecret, (ces) => {
+        ces.metadata.name = `${clusterExternalSecretName}-es-rule`;
+        ces.spec.externalSecretSpec.refreshSchedule = '@daily';
+      }),
+      'set at most one of refreshInterval or refreshSchedule',
     ],
   ] as [string, Example, string][])(
     'refuses %s with the rule message zod gives too',

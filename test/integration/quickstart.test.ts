@@ -19,13 +19,18 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** metadata.name of every ExternalSecret and IAMCredentialLease in examples/. */
+/**
+ * metadata.name of every ExternalSecret and IAMCredentialLease in examples/, and of each
+ * ClusterExternalSecret (its ExternalSecret, in the quickstart namespace labelled team=...).
+ */
 function exampleResources(): string[] {
   const names: string[] = [];
   for (const file of readdirSync(join(root, 'examples'))) {
     const text = readFileSync(join(root, 'examples', file), 'utf8');
     for (const doc of text.split(/^---$/m)) {
-      if (!/^kind:\s*(ExternalSecret|IAMCredentialLease)\s*$/m.test(doc)) continue;
+      if (!/^kind:\s*(ExternalSecret|IAMCredentialLease|ClusterExternalSecret)\s*$/m.test(doc)) {
+        continue;
+      }
       const name = /^metadata:\s*\n\s+name:\s*(\S+)/m.exec(doc)?.[1];
       if (name) names.push(name);
     }

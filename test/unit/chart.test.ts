@@ -136,11 +136,23 @@ describe('RBAC rules', () => {
       'iamcredentialleases',
       'secretstores',
       'clustersecretstores',
+      'clusterexternalsecrets',
     ]) {
-      const rules = kind === 'clustersecretstores' ? cluster : namespaced;
-      for (const verb of ['create', 'update', 'delete']) {
+      const rules = kind.startsWith('cluster') ? cluster : namespaced;
+      // ExternalSecrets are created and deleted for ClusterExternalSecrets, nothing else.
+      const verbs = kind === 'externalsecrets' ? ['update'] : ['create', 'update', 'delete'];
+      for (const verb of verbs) {
         expect(allows(rules, 'secrets-manager.dev', kind, verb), `${verb} ${kind}`).toBe(false);
       }
     }
+  });
+
+  it('let the operator create and delete the ExternalSecrets of ClusterExternalSecrets', () => {
+    for (const verb of ['create', 'patch', 'delete']) {
+      expect(allows(namespaced, 'secrets-manager.dev', 'externalsecrets', verb), verb).toBe(true);
+    }
+    expect(allows(cluster, 'secrets-manager.dev', 'clusterexternalsecrets/status', 'patch')).toBe(
+      true,
+    );
   });
 });

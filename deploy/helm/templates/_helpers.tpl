@@ -112,6 +112,11 @@ grant the same verbs.
 - apiGroups: ["secrets-manager.dev"]
   resources: ["externalsecrets", "iamcredentialleases", "secretstores"]
   verbs: ["get", "list", "watch", "patch"]
+# ClusterExternalSecrets create their ExternalSecrets here, and delete them when the namespace
+# stops being selected.
+- apiGroups: ["secrets-manager.dev"]
+  resources: ["externalsecrets"]
+  verbs: ["create", "delete"]
 - apiGroups: ["secrets-manager.dev"]
   resources: ["externalsecrets/status", "iamcredentialleases/status", "secretstores/status"]
   verbs: ["patch"]
@@ -129,14 +134,22 @@ grant the same verbs.
   verbs: ["patch"]
 {{- end -}}
 
-{{/* Cluster-scoped reads every mode needs: ClusterSecretStores and Namespaces (store conditions). */}}
+{{/*
+Cluster-scoped reads every mode needs: ClusterSecretStores, ClusterExternalSecrets and Namespaces
+(store conditions, namespace selectors). ClusterExternalSecrets/finalizers: the owner reference
+with blockOwnerDeletion on each ExternalSecret they create needs it where the API server enforces
+owner reference permissions; the operator puts no finalizer on them.
+*/}}
 {{- define "smo.clusterRules" -}}
 - apiGroups: ["secrets-manager.dev"]
-  resources: ["clustersecretstores"]
+  resources: ["clustersecretstores", "clusterexternalsecrets"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["secrets-manager.dev"]
-  resources: ["clustersecretstores/status"]
+  resources: ["clustersecretstores/status", "clusterexternalsecrets/status"]
   verbs: ["patch"]
+- apiGroups: ["secrets-manager.dev"]
+  resources: ["clusterexternalsecrets/finalizers"]
+  verbs: ["update"]
 - apiGroups: [""]
   resources: ["namespaces"]
   verbs: ["list", "watch"]

@@ -12,13 +12,22 @@ import {
   type RefreshPlan,
   setCondition,
 } from '../../api/index.ts';
+import { SECRET_TYPES, type SecretType } from '../../secretsmanager/index.ts';
 import { ANNOTATIONS } from '../shared/constants.ts';
 import { type SecretValue, secretDataHash, valueBytes } from '../shared/secrets.ts';
 import { targetOwnership } from '../shared/target.ts';
 import { nextRefreshAt } from './refresh.ts';
 
 /** Why a reconcile reads Secrets Manager; undefined: nothing to do until the next refresh. */
-export type DueReason = 'spec' | 'retry' | 'force' | 'secretMissing' | 'secretChanged' | 'refresh';
+export type DueReason =
+  | 'spec'
+  | 'retry'
+  | 'force'
+  | 'secretMissing'
+  | 'secretChanged'
+  | 'refresh'
+  /** The store's lists show that a secret this resource synced from changed or vanished. */
+  | 'remoteChanged';
 
 export type Status = NonNullable<ExternalSecret['status']>;
 
@@ -84,9 +93,21 @@ export function dueReason(
   return next !== undefined && next <= now ? 'refresh' : undefined;
 }
 
-/** Scheduled refreshes and forced syncs are routine: they read the target only to write it. */
+/** Refreshes, forced syncs and remote changes are routine: they read the target only to write it. */
 export function isRoutine(why: DueReason): boolean {
-  return why === 'refresh' || why === 'force';
+  return why === 'refresh' || why === 'force' || why === 'remoteChanged';
+}
+
+/** The secret types a resource's dataFrom.find entries list (none: every listable type). */
+export function findTypes(es: ExternalSecret): SecretType[] {
+  const out = new Set<SecretType>();
+  for (const item of es.spec.dataFrom ?? []) {
+    if (!item.find) continue;
+    if (item.find.type !== undefined) {
+      if (item.find.type !== 'iam_credentials') out.add(item.find.type);
+    } else for (const t of SECRET_TYPES) if (t !== 'iam_credentials') out.add(t);
+  }
+  return [...out];
 }
 
 /** When the next refresh is due after the last one (now, if there never was one). */

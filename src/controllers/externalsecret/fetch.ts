@@ -37,6 +37,12 @@ export type FetchFailure =
   /** Anything else from the remote side (5xx, 429, timeouts, auth): retried with backoff. */
   | { kind: 'remote'; message: string; error: SecretsManagerError | undefined };
 
+/** What a fetch reads through: a store's view (see store/view.ts) or the client itself. */
+export type SecretReader = Pick<
+  SecretsManagerClient,
+  'getSecret' | 'getSecretMetadata' | 'listSecrets'
+>;
+
 export type FetchResult =
   | { ok: true; data: Record<string, SecretValue>; reads: number }
   | { ok: false; failure: FetchFailure };
@@ -86,7 +92,7 @@ function toSecretRef(ref: RefLike): SecretRef {
  * once per fetch, so an iam_credentials secret named twice still mints at most one key.
  */
 export async function fetchSecretData(
-  client: SecretsManagerClient,
+  client: SecretReader,
   spec: Pick<ExternalSecretSpec, 'data' | 'dataFrom'> & { target?: { type?: string | undefined } },
   opts: RequestOptions = {},
 ): Promise<FetchResult> {
@@ -159,7 +165,7 @@ export async function fetchSecretData(
 type Reader = (ref: RefLike, required: boolean) => Promise<RemoteSecret | undefined>;
 
 async function readOne(
-  client: SecretsManagerClient,
+  client: SecretReader,
   ref: RefLike,
   opts: RequestOptions,
 ): Promise<RemoteSecret | undefined> {
@@ -238,7 +244,7 @@ function decoded(
 }
 
 async function dataFromEntries(
-  client: SecretsManagerClient,
+  client: SecretReader,
   item: DataFromItem,
   read: Reader,
   opts: RequestOptions,
@@ -255,7 +261,7 @@ async function dataFromEntries(
 }
 
 async function dataFromText(
-  client: SecretsManagerClient,
+  client: SecretReader,
   item: DataFromItem,
   read: Reader,
   opts: RequestOptions,
@@ -289,7 +295,7 @@ function extractEntries(
 }
 
 async function findEntries(
-  client: SecretsManagerClient,
+  client: SecretReader,
   source: FindSource,
   read: Reader,
   opts: RequestOptions,

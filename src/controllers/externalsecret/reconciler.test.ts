@@ -16,6 +16,8 @@ import { decodeData } from '../shared/secrets.ts';
 import { FakeInformer } from '../shared/testing/informer.ts';
 import { FakeEvents, FakeResources, FakeRollout, FakeSecrets } from '../shared/testing/kube.ts';
 import type { ResolveResult } from '../store/registry.ts';
+import { RemoteView } from '../store/view.ts';
+import { detachedRemoteViewMetrics } from '../store/view-metrics.ts';
 import { createExternalSecretMetrics } from './metrics.ts';
 import { ExternalSecretReconciler } from './reconciler.ts';
 
@@ -65,13 +67,19 @@ function setup() {
       generation: 1,
       url: 'https://sm.example',
       revocation: 'auto',
+      pollIntervalMs: 0,
     },
   };
   const rechecks: unknown[] = [];
   const reconciler = new ExternalSecretReconciler({
     externalSecrets: externalSecrets.informer,
     managedSecrets: managedSecrets.informer,
-    stores: { resolve: () => store, requestRecheck: (key) => rechecks.push(key) },
+    stores: {
+      resolve: () => store,
+      requestRecheck: (key) => rechecks.push(key),
+      track: (view, id, sources, finds, synced) => view.track(id, sources, finds, synced),
+      release: () => {},
+    },
     core,
     resources,
     events,
@@ -315,5 +323,70 @@ describe('ExternalSecretReconciler', () => {
     aborted.abort(new Error('lost leadership'));
     await expect(t.reconcile(aborted.signal)).rejects.toThrow('lost leadership');
     expect(t.resources.writes).toEqual([]);
+  });
+});
+
+describe('ExternalSecretReconciler with the store view', () => {
+  it('re-syncs a Ready resource only when its source moved in the lists, with one read', async () => {
+    const t = setup();
+    const dated = (payload: string, updatedAt: string): RemoteSecret => ({
+      type: 'arbitrary',
+      metadata: {
+        id: 'a1',
+        name: 'db-password',
+        type: 'arbitrary',
+        groupId: 'default',
+        labels: [],
+        updatedAt,
+      },
+      payload,
+    });
+    t.sm.put(dated('s3cret', '2026-01-01T00:00:00Z'));
+    const changed: string[] = [];
+    const view = new RemoteView({
+      client: t.sm,
+      clock: t.clock,
+      pollIntervalMs: 60_000,
+      store: 'ClusterSecretStore/default',
+      metrics: detachedRemoteViewMetrics(),
+      log,
+      onChange: (resources) => changed.push(...resources),
+    });
+    t.setStore({
+      ok: true,
+      client: t.sm,
+      view,
+      store: {
+        kind: 'ClusterSecretStore',
+        name: 'default',
+        uid: 'store-uid',
+        generation: 1,
+        url: 'https://sm.example',
+        revocation: 'auto',
+        pollIntervalMs: 60_000,
+      },
+    });
+    await synced(t);
+    expect(t.status()?.sources).toEqual([
+      { type: 'arbitrary', id: 'a1', lastUpdateDate: '2026-01-01T00:00:00Z' },
+    ]);
+    const reads = t.smReads();
+    // Nothing moved: a poll flags nothing and a reconcile neither reads nor writes.
+    await view.poll();
+    await t.reconcile();
+    expect(changed).toEqual([]);
+    expect(t.smReads()).toBe(reads);
+    t.sm.put(dated('rotated', '2026-01-01T00:10:00Z'));
+    await view.poll();
+    expect(changed).toEqual([`${NS}/db`]);
+    await t.reconcile();
+    t.catchUp();
+    expect(t.secretData()).toEqual({ password: 'rotated' });
+    expect(t.smReads()).toBe(reads + 1);
+    expect(t.status()?.sources).toEqual([
+      { type: 'arbitrary', id: 'a1', lastUpdateDate: '2026-01-01T00:10:00Z' },
+    ]);
+    // Synced: no longer flagged.
+    expect(view.changed(`${NS}/db`, t.status()?.sources as never)).toBe(false);
   });
 });

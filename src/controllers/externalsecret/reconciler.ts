@@ -2,6 +2,7 @@ import {
   API_VERSION,
   type ExternalSecret,
   externalSecretTargetName,
+  MAX_RECORDED_SOURCES,
   parseExternalSecret,
   EXTERNAL_SECRET_REASONS as REASONS,
   type RefreshPlan,
@@ -25,11 +26,13 @@ import { type EventSink, StatusWriter } from '../shared/status.ts';
 import { TargetReader } from '../shared/target.ts';
 import { describeStore, type StoreKey } from '../store/key.ts';
 import type { StoreRegistry } from '../store/registry.ts';
+import type { RemoteView, SourceState } from '../store/view.ts';
 import {
   type DueReason,
   dueReason,
   dueWithoutTarget,
   FORBIDDEN_RETRY_MS,
+  findTypes,
   isBlocked,
   isRoutine,
   needsFinalizer,
@@ -47,7 +50,7 @@ import { FAILURES, removedMessage, retryAfterFailure } from './failures.ts';
 import { type FetchFailure, fetchSecretData } from './fetch.ts';
 import { RefreshGate } from './gate.ts';
 import { type ExternalSecretMetrics, ReadinessGauge } from './metrics.ts';
-import { nextRefreshAt, overdueDelayMs } from './refresh.ts';
+import { maxValueAgeMs, nextRefreshAt, overdueDelayMs } from './refresh.ts';
 import { TargetSecrets } from './writer.ts';
 
 const KIND = 'ExternalSecret';
@@ -55,7 +58,9 @@ const KIND = 'ExternalSecret';
 export interface ExternalSecretReconcilerOptions {
   externalSecrets: Informer<KubeObject>;
   managedSecrets: Informer<KubeObject>;
-  stores: Pick<StoreRegistry, 'resolve' | 'requestRecheck'>;
+  /** `track` and `release` keep the store views' references (absent in tests without views). */
+  stores: Pick<StoreRegistry, 'resolve' | 'requestRecheck'> &
+    Partial<Pick<StoreRegistry, 'track' | 'release'>>;
   core: SecretsApi;
   resources: Pick<CustomResources, 'patchStatus' | 'replaceStatus' | 'setFinalizers'>;
   events: EventSink;
@@ -146,12 +151,13 @@ export class ExternalSecretReconciler implements Reconciler {
       externalSecretTargetName(es),
       this.#o.managedSecrets,
     );
-    const due = dueReason(
+    let due = dueReason(
       es,
       plan,
       now,
       dueWithoutTarget(es) === 'checkTarget' ? { meta: await target.meta() } : undefined,
     );
+    if (!due && this.#remoteChanged(id, es, plan)) due = 'remoteChanged';
     ctx.log.debug(
       { resourceVersion: raw.metadata.resourceVersion, due: due ?? 'nothing' },
       'reconciling',
@@ -220,9 +226,16 @@ export class ExternalSecretReconciler implements Reconciler {
       if (blocked) return blocked;
     }
 
-    const fetched = await fetchSecretData(resolved.client, es.spec, { signal });
+    const view = resolved.view;
+    // Through the store's shared view: a forced sync reads anew (and refreshes the view), any
+    // other sync takes values the view read recently enough for this resource's refresh.
+    const viewReader = view?.reader(this.#maxValueAgeMs(s, view));
+    const fetched = await fetchSecretData(viewReader?.reader ?? resolved.client, es.spec, {
+      signal,
+    });
     signal.throwIfAborted();
     if (!fetched.ok) return this.#fetchFailed(s, fetched.failure, store, resolved.store);
+    const sources = viewReader ? recordable(viewReader.sources()) : undefined;
     const data = fetched.data;
     const hash = hashData(data, await this.#o.hashKey.get());
     const status: Status = es.status ?? {};
@@ -276,10 +289,49 @@ export class ExternalSecretReconciler implements Reconciler {
         syncedDataHash: hash,
         secretName: targetName,
         forceSyncValue: es.metadata.annotations?.[ANNOTATIONS.forceSync] ?? null,
+        sources: sources === undefined || sources.length === 0 ? null : sources,
       },
       signal,
     );
+    if (view && sources) this.#track(view, raw, es, sources, true);
     return next === undefined ? undefined : { requeueAfterMs: Math.max(1, next - now) };
+  }
+
+  // --- the store's view ----------------------------------------------------------------------
+
+  /**
+   * Whether the store's lists show that a secret this (Ready, refreshing) resource synced from
+   * moved or vanished. First sight after a start: the view learns the recorded sources here, so
+   * a resource whose sources did not move is neither read nor written.
+   */
+  #remoteChanged(id: string, es: ExternalSecret, plan: RefreshPlan): boolean {
+    if (plan.kind === 'once' || isBlocked(es) || !this.#o.stores.track) return false;
+    const resolved = this.#o.stores.resolve(es.metadata.namespace as string, es.spec.storeRef);
+    if (!resolved.ok || !resolved.view) return false;
+    const recorded = (es.status?.sources ?? []) as SourceState[];
+    if (!resolved.view.tracks(id)) {
+      this.#o.stores.track(resolved.view, id, recorded, findTypes(es), false);
+    }
+    return resolved.view.changed(id, recorded);
+  }
+
+  #maxValueAgeMs(s: Sync, view: RemoteView): number {
+    if (s.why === 'force') return 0;
+    if (s.plan.kind === 'once') return view.pollIntervalMs > 0 ? Number.POSITIVE_INFINITY : 0;
+    return maxValueAgeMs(s.plan, this.#o.clock.now(), s.es.metadata.uid ?? '');
+  }
+
+  #track(
+    view: RemoteView,
+    raw: KubeObject,
+    es: ExternalSecret,
+    sources: SourceState[],
+    synced: boolean,
+  ): void {
+    const id = idOf(raw.metadata);
+    // A resource that syncs once does not follow remote changes.
+    if (refreshPlan(es.spec).kind === 'once') this.#o.stores.release?.(id);
+    else this.#o.stores.track?.(view, id, sources, findTypes(es), synced);
   }
 
   /** Reports a target that cannot be written (someone else's, missing for Merge). */
@@ -399,7 +451,15 @@ export class ExternalSecretReconciler implements Reconciler {
       metadata: { name: key.name, ...(key.namespace ? { namespace: key.namespace } : {}) },
     });
     this.#readiness.forget(id);
+    this.#o.stores.release?.(id);
   }
+}
+
+/** Sources as recorded in status: sorted (a stable status), at most MAX_RECORDED_SOURCES. */
+function recordable(sources: SourceState[]): SourceState[] {
+  return sources
+    .sort((a, b) => a.type.localeCompare(b.type) || a.id.localeCompare(b.id))
+    .slice(0, MAX_RECORDED_SOURCES);
 }
 
 function idOf(metadata: { namespace?: string | undefined; name: string }): string {

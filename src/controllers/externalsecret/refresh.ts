@@ -50,3 +50,23 @@ export function overdueDelayMs(uid: string, plan: RefreshPlan): number {
     plan.kind === 'interval' ? Math.min(plan.intervalMs * JITTER_FRACTION, 60_000) : 60_000;
   return Math.round(window * spreadOf(uid));
 }
+
+/**
+ * How old a value a refresh may take from the store's shared view: the shortest time between
+ * two refreshes of one resource (its period less the largest jitter). A resource's own last read
+ * is always older than that at its next refresh, so it reads again, while other resources that
+ * reference the same secret and refresh within that window share the read.
+ */
+export function maxValueAgeMs(plan: RefreshPlan, now: number, uid: string): number {
+  switch (plan.kind) {
+    case 'once':
+      return Number.POSITIVE_INFINITY;
+    case 'interval':
+      return plan.intervalMs - Math.min(plan.intervalMs * JITTER_FRACTION, MAX_JITTER_MS);
+    case 'schedule': {
+      const first = nextRun(plan.schedule, new Date(now), { seed: uid }).getTime();
+      const period = nextRun(plan.schedule, new Date(first), { seed: uid }).getTime() - first;
+      return period - Math.min(period * JITTER_FRACTION, MAX_JITTER_MS);
+    }
+  }
+}

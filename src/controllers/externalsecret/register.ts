@@ -123,6 +123,13 @@ export function registerExternalSecretController(
   stores.onStoreChange((store) => {
     for (const key of usersOf(store)) controller.enqueue(key);
   });
+  // A store's view saw secrets change remotely: exactly the resources that use them.
+  stores.onRemoteChange((resources) => {
+    for (const id of resources) {
+      const slash = id.indexOf('/');
+      controller.enqueue({ namespace: id.slice(0, slash), name: id.slice(slash + 1) });
+    }
+  });
   stores.onNamespaceChange((namespace) => {
     for (const obj of externalSecrets.list(namespace)) controller.enqueue(own(obj)[0] as ObjectKey);
   });

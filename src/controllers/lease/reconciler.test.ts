@@ -63,6 +63,7 @@ function setup() {
           generation: 1,
           url: 'https://sm.example',
           revocation: 'auto',
+          pollIntervalMs: 0,
         },
       }),
     },

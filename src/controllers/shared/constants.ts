@@ -24,6 +24,8 @@ export const ANNOTATIONS = {
 export const LABELS = {
   /** On every Secret the operator writes, so the Secret informer can be label-scoped. */
   managedBy: `${GROUP}/managed-by`,
+  /** On an ExternalSecret a ClusterExternalSecret created: the ClusterExternalSecret's name. */
+  clusterExternalSecret: `${GROUP}/cluster-external-secret`,
 } as const;
 
 export const MANAGED_BY_VALUE = COMPONENT;

@@ -7,6 +7,10 @@ export const EVENT_REASONS = {
   /** Workloads in rolloutRestartTargets were restarted after their Secret changed. */
   RolloutRestarted: 'RolloutRestarted',
   RolloutRestartFailed: 'RolloutRestartFailed',
+  /** ClusterExternalSecret: ExternalSecrets were created in newly selected namespaces. */
+  ExternalSecretsCreated: 'ExternalSecretsCreated',
+  /** ClusterExternalSecret: ExternalSecrets of namespaces no longer selected were deleted. */
+  ExternalSecretsDeleted: 'ExternalSecretsDeleted',
   /** Deleted with a spec that does not parse: nothing could be cleaned up. */
   InvalidSpec: 'InvalidSpec',
   /** Lease: a first credential was leased into the Secret. */

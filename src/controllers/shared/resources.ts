@@ -19,6 +19,7 @@ export const RESOURCE_TYPES = {
   ClusterSecretStore: custom('ClusterSecretStore', false),
   ExternalSecret: custom('ExternalSecret', true),
   IAMCredentialLease: custom('IAMCredentialLease', true),
+  ClusterExternalSecret: custom('ClusterExternalSecret', false),
   Secret: { group: '', version: 'v1', plural: 'secrets', namespaced: true },
   Namespace: { group: '', version: 'v1', plural: 'namespaces', namespaced: false },
 } as const satisfies Record<string, ResourceType>;

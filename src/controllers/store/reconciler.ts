@@ -5,6 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   type ClusterSecretStore,
   type Condition,
+  pollIntervalMs,
   READY,
   type SecretStore,
   STORE_REASONS,
@@ -142,6 +143,7 @@ export class StoreReconciler implements Reconciler {
           generation,
           url: outcome.url,
           revocation: store.spec.secretsManager.revocation,
+          pollIntervalMs: pollIntervalMs(store.spec),
         },
       });
     } else {

@@ -63,7 +63,14 @@ describe('StoreRegistry.resolve', () => {
       uid: 'u-ss',
       generation: 1,
       client,
-      info: { ...key, uid: 'u-ss', generation: 1, url: 'http://sm', revocation: 'auto' },
+      info: {
+        ...key,
+        uid: 'u-ss',
+        generation: 1,
+        url: 'http://sm',
+        revocation: 'auto',
+        pollIntervalMs: 0,
+      },
     });
     const resolved = registry.resolve('team-a', { kind: 'SecretStore', name: 'sm' });
     expect(resolved.ok && resolved.client).toBe(client);
@@ -122,6 +129,7 @@ describe('StoreRegistry.resolve', () => {
       generation: 2,
       url: 'http://sm',
       revocation: 'auto' as const,
+      pollIntervalMs: 0,
     };
     registry.setState(key, { ready: true, uid: 'u-cs', generation: 2, client, info });
     registry.setState(key, { ready: true, uid: 'u-cs', generation: 2, client, info });

@@ -14,12 +14,15 @@ import {
   type SecretStore,
   type StoreRef,
 } from '../../api/index.ts';
+import { type Clock, realClock } from '../../runtime/clock.ts';
 import type { Informer, KubeObject } from '../../runtime/informer.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Manager } from '../../runtime/manager.ts';
-import type { SecretsManagerClient } from '../../secretsmanager/index.ts';
+import type { SecretsManagerClient, SecretType } from '../../secretsmanager/index.ts';
 import { RESOURCE_TYPES } from '../shared/resources.ts';
 import { describeStore, type StoreKey, storeId, storeKeyFor } from './key.ts';
+import { RemoteView, type SourceState } from './view.ts';
+import { detachedRemoteViewMetrics, type RemoteViewMetrics } from './view-metrics.ts';
 
 export type { StoreKey } from './key.ts';
 
@@ -30,12 +33,20 @@ export interface StoreInfo extends StoreKey {
   /** The Vault API base URL the client talks to. */
   url: string;
   revocation: RevocationMethod;
+  /** spec.pollInterval in ms (0: change detection off). */
+  pollIntervalMs: number;
 }
 
 export type StoreNotUsableReason = 'StoreNotReady' | 'Forbidden' | 'InvalidSpec';
 
 export type ResolveResult =
-  | { ok: true; client: SecretsManagerClient; store: StoreInfo }
+  | {
+      ok: true;
+      client: SecretsManagerClient;
+      store: StoreInfo;
+      /** The store's shared view of Secrets Manager (absent in tests that fake the registry). */
+      view?: RemoteView;
+    }
   | {
       ok: false;
       reason: StoreNotUsableReason;
@@ -61,6 +72,20 @@ export interface StoreInformers {
 }
 
 type StoreChange = (key: StoreKey, ready: boolean) => void;
+type RemoteChange = (resources: string[]) => void;
+
+export interface StoreRegistryOptions {
+  log: Logger;
+  clock?: Clock;
+  viewMetrics?: RemoteViewMetrics;
+}
+
+interface ViewSlot {
+  view: RemoteView;
+  client: SecretsManagerClient;
+  uid: string;
+  generation: number;
+}
 type NamespaceChange = (namespace: string) => void;
 
 export class StoreRegistry {
@@ -69,10 +94,18 @@ export class StoreRegistry {
   readonly #storeListeners = new Set<StoreChange>();
   readonly #namespaceListeners = new Set<NamespaceChange>();
   readonly #recheckListeners = new Set<(key: StoreKey) => void>();
+  readonly #remoteListeners = new Set<RemoteChange>();
+  readonly #views = new Map<string, ViewSlot>();
+  /** Resource (`namespace/name`) -> the store whose view tracks it. */
+  readonly #viewOf = new Map<string, string>();
+  readonly #clock: Clock;
+  readonly #viewMetrics: RemoteViewMetrics;
   #informers: StoreInformers | undefined;
 
-  constructor(options: { log: Logger }) {
+  constructor(options: StoreRegistryOptions) {
     this.#log = options.log.child({ component: 'stores' });
+    this.#clock = options.clock ?? realClock;
+    this.#viewMetrics = options.viewMetrics ?? detachedRemoteViewMetrics();
   }
 
   /**
@@ -174,7 +207,10 @@ export class StoreRegistry {
     const generation = obj.metadata.generation ?? 0;
     const state = this.#states.get(storeId(key));
     if (state && state.uid === uid && state.generation === generation) {
-      if (state.ready) return { ok: true, client: state.client, store: state.info };
+      if (state.ready) {
+        const view = this.#views.get(storeId(key))?.view;
+        return { ok: true, client: state.client, store: state.info, ...(view ? { view } : {}) };
+      }
       return {
         ok: false,
         reason: 'StoreNotReady',
@@ -208,6 +244,7 @@ export class StoreRegistry {
     const id = storeId(key);
     const before = this.#states.get(id);
     this.#states.set(id, state);
+    if (state.ready) this.#ensureView(key, state);
     const changed =
       !before ||
       before.ready !== state.ready ||
@@ -224,7 +261,94 @@ export class StoreRegistry {
 
   /** The store is gone. */
   forget(key: StoreKey): void {
+    this.#dropView(storeId(key));
     if (this.#states.delete(storeId(key))) this.#emitStore(key, false);
+  }
+
+  /** Tracks `resource` in `view` (and in no other view): see RemoteView.track. */
+  track(
+    view: RemoteView,
+    resource: string,
+    sources: SourceState[],
+    finds: SecretType[],
+    synced: boolean,
+  ): void {
+    const id = view.store;
+    if (this.#views.get(id)?.view !== view) return;
+    const before = this.#viewOf.get(resource);
+    if (before !== undefined && before !== id) this.#views.get(before)?.view.release(resource);
+    this.#viewOf.set(resource, id);
+    view.track(resource, sources, finds, synced);
+  }
+
+  /** The current view of a store, if it is ready. */
+  viewFor(key: StoreKey): RemoteView | undefined {
+    return this.#views.get(storeId(key))?.view;
+  }
+
+  /** Forgets a resource in every view (it was deleted). */
+  release(resource: string): void {
+    const id = this.#viewOf.get(resource);
+    if (id === undefined) return;
+    this.#viewOf.delete(resource);
+    this.#views.get(id)?.view.release(resource);
+  }
+
+  /** Called with the resources whose remote sources changed (a view's poll). */
+  onRemoteChange(listener: RemoteChange): () => void {
+    this.#remoteListeners.add(listener);
+    return () => this.#remoteListeners.delete(listener);
+  }
+
+  /** Stops every view (shutdown). */
+  stopViews(): void {
+    for (const id of [...this.#views.keys()]) this.#dropView(id);
+  }
+
+  /** A view per ready store; a new client, UID or generation (spec, key, URL) drops the old. */
+  #ensureView(key: StoreKey, state: Extract<StoreState, { ready: true }>): void {
+    const id = storeId(key);
+    const slot = this.#views.get(id);
+    if (
+      slot &&
+      slot.client === state.client &&
+      slot.uid === state.uid &&
+      slot.generation === state.generation
+    ) {
+      return;
+    }
+    this.#dropView(id);
+    const view = new RemoteView({
+      client: state.client,
+      clock: this.#clock,
+      pollIntervalMs: state.info.pollIntervalMs,
+      store: id,
+      metrics: this.#viewMetrics,
+      log: this.#log.child({ store: describeStore(key) }),
+      onChange: (resources) => {
+        for (const listener of this.#remoteListeners) {
+          try {
+            listener(resources);
+          } catch (err) {
+            this.#log.error({ err }, 'remote change listener threw');
+          }
+        }
+      },
+    });
+    this.#views.set(id, {
+      view,
+      client: state.client,
+      uid: state.uid,
+      generation: state.generation,
+    });
+  }
+
+  #dropView(id: string): void {
+    const slot = this.#views.get(id);
+    if (!slot) return;
+    slot.view.stop();
+    this.#views.delete(id);
+    for (const [resource, store] of this.#viewOf) if (store === id) this.#viewOf.delete(resource);
   }
 
   /** Store keys with a recorded state (to drop clients of stores that went away). */

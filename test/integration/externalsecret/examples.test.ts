@@ -1,6 +1,7 @@
 // examples/ work as written: every ExternalSecret example (one per secret type) synced against
 // the emulator through the ClusterSecretStore "default" (which is also what an omitted storeRef
-// means), and the consuming Pod and Deployment accepted by the API server.
+// means), the ClusterExternalSecret delivering into the namespace labelled team=..., and the
+// consuming Pod and Deployment accepted by the API server.
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
@@ -46,7 +47,8 @@ let operator: RunningOperator;
 const docs = exampleDocs();
 
 beforeAll(async () => {
-  namespace = await createNamespace('es-examples');
+  // Labelled as a team namespace, so the ClusterExternalSecret example selects it.
+  namespace = await createNamespace('es-examples', { team: 'examples' });
   sm = await startTestEmulator({ namespace, storeName: 'unused' });
   // "default" is cluster-wide: this is the only test file that creates it.
   await createStore(kc, 'ClusterSecretStore', namespace, {
@@ -78,11 +80,30 @@ beforeAll(async () => {
         namespace,
         body,
       });
+    } else if (doc.kind === 'ClusterExternalSecret') {
+      // Cluster-scoped: labelled so that only this test's operator acts on it.
+      const labels = { [TEST_STORE_LABEL]: namespace };
+      await custom.createClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURALS.ClusterExternalSecret,
+        body: { ...doc, metadata: { ...doc.metadata, labels } },
+      });
     } else throw new Error(`examples: no test for kind ${doc.kind}`);
   }
 });
 
 afterAll(async () => {
+  for (const { doc } of docs.filter((d) => d.doc.kind === 'ClusterExternalSecret')) {
+    await custom
+      .deleteClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURALS.ClusterExternalSecret,
+        name: doc.metadata.name,
+      })
+      .catch(() => {});
+  }
   await operator?.stop();
   await deleteStore(kc, 'ClusterSecretStore', namespace, 'default').catch(() => {});
   await sm?.stop();
@@ -117,6 +138,16 @@ describe('examples/', () => {
     const secret = await waitForSecret(namespace, target);
     expect(Object.keys(decoded(secret)).length).toBeGreaterThan(0);
     expect(readyOf(es)?.message).toContain('ClusterSecretStore default');
+  });
+
+  it.each(
+    docs
+      .filter((d) => d.doc.kind === 'ClusterExternalSecret')
+      .map((d) => [d.file, d.doc.metadata.name]),
+  )('%s delivers its ExternalSecret into the team namespace', async (_file, name) => {
+    const es = await waitForReason(namespace, name, 'Synced');
+    const secret = await waitForSecret(namespace, es.status?.secretName ?? name);
+    expect(decoded(secret)['ca.crt']).toContain('-----BEGIN CERTIFICATE-----');
   });
 
   it('keeps the keys of the merged Secret that are not ours', async () => {

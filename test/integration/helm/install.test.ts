@@ -218,6 +218,7 @@ describe('helm install on a real API server', () => {
       'iamcredentialleases',
       'secretstores',
       'clustersecretstores',
+      'clusterexternalsecrets',
     ]) {
       const crd = await tools.kubectl(['get', 'crd', `${name}.${GROUP}`, '-o', 'json']);
       const conditions = (JSON.parse(crd) as { status: { conditions: Condition[] } }).status
@@ -507,9 +508,15 @@ describe('RBAC no wider than needed', () => {
     [false, ['create', 'pods/exec', '-n', APP]],
     [false, ['get', 'configmaps', '-n', APP]],
     [false, ['delete', 'customresourcedefinitions.apiextensions.k8s.io']],
-    [false, ['create', 'externalsecrets.secrets-manager.dev', '-n', APP]],
-    [false, ['delete', 'externalsecrets.secrets-manager.dev', '-n', APP]],
+    // For ClusterExternalSecrets, and only in the watched namespaces.
+    [true, ['create', 'externalsecrets.secrets-manager.dev', '-n', APP]],
+    [true, ['delete', 'externalsecrets.secrets-manager.dev', '-n', APP]],
+    [false, ['create', 'externalsecrets.secrets-manager.dev', '-n', OTHER]],
     [false, ['update', 'externalsecrets.secrets-manager.dev', '-n', APP]],
+    [true, ['watch', 'clusterexternalsecrets.secrets-manager.dev']],
+    [true, ['patch', 'clusterexternalsecrets.secrets-manager.dev', '--subresource=status']],
+    [false, ['create', 'clusterexternalsecrets.secrets-manager.dev']],
+    [false, ['patch', 'clusterexternalsecrets.secrets-manager.dev']],
     [false, ['create', 'clustersecretstores.secrets-manager.dev']],
     [false, ['patch', 'clustersecretstores.secrets-manager.dev']],
     [false, ['create', 'leases.coordination.k8s.io', '-n', APP]],

@@ -232,6 +232,7 @@ describe('helm template with options', () => {
           apiKeySecretRef: { name: 'sm-api-key', key: 'apikey' },
           conditions: [{ namespaces: ['team-a'] }],
           rateLimit: { qps: 5, burst: 10 },
+          pollInterval: '30s',
         },
       });
       const [css] = find(objects, 'ClusterSecretStore', 'default');
@@ -243,6 +244,7 @@ describe('helm template with options', () => {
           auth: { apiKey: { secretRef: { name: 'sm-api-key', namespace: 'smo-system' } } },
         },
         conditions: [{ namespaces: ['team-a'] }],
+        pollInterval: '30s',
       });
     }
   });

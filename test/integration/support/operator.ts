@@ -81,6 +81,8 @@ export async function startOperator(options: StartOperatorOptions = {}): Promise
           operatorNamespace: namespaces[0],
           // Only this test's ClusterSecretStores (see startTestEmulator's testRun label).
           clusterStoreLabelSelector: `${TEST_STORE_LABEL}=${namespaces[0]}`,
+          // And only its own ClusterExternalSecrets, labelled the same way.
+          clusterExternalSecretLabelSelector: `${TEST_STORE_LABEL}=${namespaces[0]}`,
         }
       : {}),
     ...options.deps,

@@ -1,0 +1,448 @@
+/**
+ * `npm run bench:scale -- --n 10000 --unique 3000 --refs 3 [--store-qps N]`: the operator at
+ * scale, run as users run it. A control plane and the emulator (its own process, with a seed file
+ * generated for the run) are started; N ExternalSecrets with `--refs` references each, spread over
+ * `--unique` secrets (the first `--fanout` resources all reference secret 0; half the references
+ * are by name), are created before the operator starts as a separate process with `npm start`'s
+ * flags. Printed: time to all Ready, Secrets Manager requests against unique secrets and list
+ * calls, the API server's raw ceiling (Secret creates per second by a minimal client, 32 in
+ * flight) and the ratio, the operator's peak RSS (VmHWM) and CPU seconds, one rotation of secret 0
+ * reaching its resources, a steady window, new-resource latency while all are steady, and a
+ * restart.
+ *
+ *   --poll-interval 60s   the store's spec.pollInterval
+ *   --steady-seconds 600  the steady-state window (60 for a quick run)
+ *   --fanout 1000         resources on the rotated secret (at most n)
+ *   --new 50              new resources created one by one while the rest are steady
+ *   --concurrency <n>     passed to the operator (default: its own default)
+ *
+ * SMO_TEST_KUBECONFIG reuses a running control plane. Run by hand, not in `npm test`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
+import { type Counters, requestKinds } from '../../src/emulator/index.ts';
+import {
+  benchCluster,
+  freePort,
+  inParallel,
+  percentile,
+  processStats,
+  ResumingWatch,
+  say,
+  until,
+} from './support.ts';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '1000' },
+    unique: { type: 'string' },
+    refs: { type: 'string', default: '3' },
+    'store-qps': { type: 'string' },
+    'poll-interval': { type: 'string', default: '60s' },
+    'steady-seconds': { type: 'string', default: '600' },
+    fanout: { type: 'string', default: '1000' },
+    new: { type: 'string', default: '50' },
+    concurrency: { type: 'string' },
+  },
+});
+const N = Number(values.n);
+const UNIQUE = Number(values.unique ?? Math.max(1, Math.round(N * 0.3)));
+const REFS = Number(values.refs);
+const FANOUT = Math.min(N, Number(values.fanout));
+const STEADY_MS = Number(values['steady-seconds']) * 1000;
+const NEW = Number(values.new);
+const POLL_MS = parseSeconds(values['poll-interval']);
+const ROOT = resolve(import.meta.dirname, '../..');
+const WORK = join(ROOT, '.tmp', `scale-${Date.now().toString(36)}`);
+const API_KEY = `bench-${randomBytes(6).toString('hex')}`;
+const MANAGED = 'secrets-manager.dev/managed-by=secrets-manager-operator';
+
+function parseSeconds(text: string): number {
+  const m = /^(\d+)(s|m)$/.exec(text);
+  if (!m) throw new Error(`--poll-interval: use seconds or minutes, such as 60s or 1m`);
+  return Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000);
+}
+
+/** The references of resource `i`: secret indexes, the first being 0 for the fan-out resources. */
+function refsOf(i: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < REFS; k++) {
+    out.push(k === 0 && i < FANOUT ? 0 : 1 + ((i * REFS + k) % Math.max(1, UNIQUE - 1)));
+  }
+  return out;
+}
+
+class Emulator {
+  readonly url: string;
+  readonly #proc: ChildProcess;
+
+  private constructor(url: string, proc: ChildProcess) {
+    this.url = url;
+    this.#proc = proc;
+  }
+
+  static async start(seedPath: string): Promise<Emulator> {
+    const proc = spawn(
+      process.execPath,
+      ['src/emulator/cli.ts', '--port', '0', '--api-key', API_KEY, '--seed', seedPath],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      let out = '';
+      proc.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /listening on (\S+)/.exec(out);
+        if (m) resolveUrl(m[1] as string);
+      });
+      proc.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+    });
+    return new Emulator(url, proc);
+  }
+
+  async counters(): Promise<Counters> {
+    return (await (await fetch(`${this.url}/__emulator/counters`)).json()) as Counters;
+  }
+
+  async rotate(id: string, payload: string): Promise<void> {
+    const res = await fetch(`${this.url}/__emulator/secrets/${id}/rotate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ payload }),
+    });
+    if (!res.ok) throw new Error(`rotate: ${res.status}`);
+  }
+
+  stop(): void {
+    this.#proc.kill('SIGTERM');
+  }
+}
+
+class Operator {
+  readonly proc: ChildProcess;
+  readonly startedAt = performance.now();
+  readonly #healthUrl: string;
+  readonly #exited: Promise<void>;
+
+  constructor(kubeconfig: string, namespace: string, metricsPort: number, healthPort: number) {
+    const flags = [
+      '--kubeconfig',
+      kubeconfig,
+      '--watch-namespaces',
+      namespace,
+      '--leader-election-namespace',
+      namespace,
+      '--metrics-bind-address',
+      `127.0.0.1:${metricsPort}`,
+      '--health-probe-bind-address',
+      `127.0.0.1:${healthPort}`,
+      '--log-level',
+      'warn',
+      ...(values.concurrency ? ['--concurrency', values.concurrency] : []),
+    ];
+    // What `npm start -- <flags>` runs (its script execs node on src/main.ts).
+    this.proc = spawn(process.execPath, ['src/main.ts', ...flags], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.#healthUrl = `http://127.0.0.1:${healthPort}/readyz`;
+    this.#exited = new Promise((r) => this.proc.once('exit', () => r()));
+  }
+
+  stats() {
+    return processStats(this.proc.pid as number);
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      return (await fetch(this.#healthUrl)).ok;
+    } catch {
+      return false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.proc.kill('SIGTERM');
+    await this.#exited;
+  }
+}
+
+function seedFile(): { path: string; ids: string[] } {
+  const ids = Array.from({ length: UNIQUE }, (_, i) => {
+    const hex = i.toString(16).padStart(12, '0');
+    return `5ca1ab1e-0000-4000-8000-${hex}`;
+  });
+  const secrets = ids.map((id, i) => ({
+    type: 'arbitrary',
+    id,
+    name: `scale-${i}`,
+    payload: `value-${i}-${randomBytes(8).toString('hex')}`,
+  }));
+  mkdirSync(WORK, { recursive: true });
+  const path = join(WORK, 'seed.json');
+  writeFileSync(path, JSON.stringify({ secrets }));
+  return { path, ids };
+}
+
+/** Secret creates per second by a plain client, 32 in flight, in a scratch namespace. */
+async function rawCeiling(core: CoreV1Api, count: number): Promise<number> {
+  const namespace = `scale-raw-${randomBytes(3).toString('hex')}`;
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const start = performance.now();
+  await inParallel(
+    Array.from({ length: count }, (_, i) => i),
+    32,
+    (i) =>
+      core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: `raw-${i}` }, stringData: { k0: `v${i}`, k1: 'x', k2: 'y' } },
+      }),
+  );
+  const perSecond = count / ((performance.now() - start) / 1000);
+  await core.deleteCollectionNamespacedSecret({ namespace });
+  await core.deleteNamespace({ name: namespace });
+  return perSecond;
+}
+
+async function main(): Promise<void> {
+  const unique = UNIQUE;
+  say(
+    `bench:scale n=${N} unique=${unique} refs=${REFS} fanout=${FANOUT} store-qps=${values['store-qps'] ?? 'default (20)'} poll=${values['poll-interval']} steady=${STEADY_MS / 1000}s`,
+  );
+  const cluster = await benchCluster('scale-bench');
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const seed = seedFile();
+  const emulator = await Emulator.start(seed.path);
+  const results: Array<[string, string]> = [];
+  const row = (what: string, value: string) => {
+    results.push([what, value]);
+    say(`  ${what}: ${value}`);
+  };
+  let operator: Operator | undefined;
+  try {
+    const ceiling = await rawCeiling(core, Math.min(N, 3000));
+    row('API server raw ceiling (Secret creates/s, 32 in flight)', ceiling.toFixed(0));
+
+    const namespace = `scale-${randomBytes(3).toString('hex')}`;
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'sm-api-key' }, stringData: { apikey: API_KEY } },
+    });
+    const qps = values['store-qps'] ? Number(values['store-qps']) : undefined;
+    const group = { group: GROUP, version: VERSION, namespace };
+    await custom.createNamespacedCustomObject({
+      ...group,
+      plural: PLURALS.SecretStore,
+      body: {
+        apiVersion: API_VERSION,
+        kind: 'SecretStore',
+        metadata: { name: 'sm' },
+        spec: {
+          secretsManager: {
+            url: emulator.url,
+            iamUrl: emulator.url,
+            auth: { apiKey: { secretRef: { name: 'sm-api-key', key: 'apikey' } } },
+          },
+          pollInterval: values['poll-interval'],
+          ...(qps ? { rateLimit: { qps, burst: Math.min(10_000, qps * 2) } } : {}),
+        },
+      },
+    });
+
+    // What the resources and their Secrets do, seen by watches (no polling of 10,000 objects).
+    const ready = new Set<string>();
+    const esWatch = new ResumingWatch<EsObject>(
+      kc,
+      `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURALS.ExternalSecret}`,
+      {},
+      (type, obj) => {
+        const ok = obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        if (type !== 'DELETED' && ok) ready.add(obj.metadata.name);
+        else ready.delete(obj.metadata.name);
+      },
+    );
+    let secretWrites = 0;
+    const hot = new Map<string, string>();
+    const arrived = new Map<string, number>();
+    const secretWatch = new ResumingWatch<SecretObject>(
+      kc,
+      `/api/v1/namespaces/${namespace}/secrets`,
+      { labelSelector: MANAGED },
+      (type, obj) => {
+        if (type === 'ADDED' || type === 'MODIFIED') secretWrites++;
+        if (type === 'ADDED') arrived.set(obj.metadata.name, performance.now());
+        const index = Number(obj.metadata.name.slice('es-'.length));
+        if (index < FANOUT && obj.data?.k0) {
+          hot.set(obj.metadata.name, Buffer.from(obj.data.k0, 'base64').toString());
+        }
+      },
+    );
+    await esWatch.start();
+    await secretWatch.start();
+
+    const createEs = (name: string, refs: number[]) =>
+      custom.createNamespacedCustomObject({
+        ...group,
+        plural: PLURALS.ExternalSecret,
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'ExternalSecret',
+          metadata: { name },
+          spec: {
+            storeRef: { kind: 'SecretStore', name: 'sm' },
+            refreshInterval: '1h',
+            data: refs.map((s, k) => ({
+              secretKey: `k${k}`,
+              remoteRef:
+                (s + k) % 2 === 0
+                  ? { type: 'arbitrary', id: seed.ids[s] }
+                  : { type: 'arbitrary', name: `scale-${s}` },
+            })),
+          },
+        },
+      });
+    const createStart = performance.now();
+    await inParallel(
+      Array.from({ length: N }, (_, i) => i),
+      32,
+      (i) => createEs(`es-${i}`, refsOf(i)),
+    );
+    say(
+      `  created ${N} ExternalSecrets in ${((performance.now() - createStart) / 1000).toFixed(1)} s`,
+    );
+
+    // --- first sync ---------------------------------------------------------------------------
+    const before = requestKinds(await emulator.counters());
+    const metricsPort = await freePort();
+    operator = new Operator(cluster.kubeconfigPath, namespace, metricsPort, await freePort());
+    await until(`all ${N} Ready`, () => ready.size >= N, 60 * 60_000, 250);
+    const allReadyS = (performance.now() - operator.startedAt) / 1000;
+    const firstStats = operator.stats();
+    const first = diff(requestKinds(await emulator.counters()), before);
+    row('time to all Ready from operator start (s)', allReadyS.toFixed(1));
+    row(
+      'Secrets Manager requests (value reads + lists + other)',
+      `${first.vault} (${first.valueReads} + ${first.lists} + ${first.vault - first.valueReads - first.lists}) for ${unique} unique secrets: ${(first.valueReads / unique).toFixed(3)} reads per unique secret`,
+    );
+    row(
+      'Secret creates/s by the operator vs raw ceiling',
+      `${(N / allReadyS).toFixed(0)} vs ${ceiling.toFixed(0)} (ratio ${(N / allReadyS / ceiling).toFixed(2)})`,
+    );
+    row(
+      'operator CPU seconds to all Ready / per first sync (ms)',
+      `${firstStats.cpuSeconds.toFixed(1)} / ${((firstStats.cpuSeconds * 1000) / N).toFixed(2)}`,
+    );
+    row('operator peak RSS at all Ready (MiB, VmHWM)', firstStats.peakRssMiB.toFixed(0));
+
+    // --- one rotation -------------------------------------------------------------------------
+    await new Promise((r) => setTimeout(r, 1_100)); // last_update_date has 1 s resolution
+    const beforeRotation = requestKinds(await emulator.counters());
+    const newValue = `rotated-${randomBytes(6).toString('hex')}`;
+    const rotatedAt = performance.now();
+    await emulator.rotate(seed.ids[0] as string, newValue);
+    await until(
+      `the rotation in ${FANOUT} Secrets`,
+      () => hot.size >= FANOUT && [...hot.values()].every((v) => v === newValue),
+      POLL_MS + 10 * 60_000,
+      100,
+    );
+    const rotation = diff(requestKinds(await emulator.counters()), beforeRotation);
+    row(
+      `rotation of a secret referenced by ${FANOUT} ExternalSecrets: time to all ${FANOUT} Secrets (s), value reads`,
+      `${((performance.now() - rotatedAt) / 1000).toFixed(1)} (poll interval ${POLL_MS / 1000} s), ${rotation.valueReads}`,
+    );
+
+    // --- steady state -------------------------------------------------------------------------
+    const steadyWrites = secretWrites;
+    const beforeSteady = requestKinds(await emulator.counters());
+    await new Promise((r) => setTimeout(r, STEADY_MS));
+    const steady = diff(requestKinds(await emulator.counters()), beforeSteady);
+    row(
+      `steady ${STEADY_MS / 1000} s: Secret writes, SM requests (lists + value reads)`,
+      `${secretWrites - steadyWrites}, ${steady.vault} (${steady.lists} + ${steady.valueReads})`,
+    );
+
+    // --- new resources while all are steady -----------------------------------------------------
+    const latencies: number[] = [];
+    for (let j = 0; j < NEW; j++) {
+      const name = `es-new-${j}`;
+      const t0 = performance.now();
+      await createEs(name, refsOf(FANOUT + j));
+      await until(`Secret ${name}`, () => arrived.has(name), 60_000, 5);
+      latencies.push((arrived.get(name) as number) - t0);
+    }
+    latencies.sort((a, b) => a - b);
+    row(
+      `new resource to Secret, ${NEW} one by one (ms p50 / p99)`,
+      `${percentile(latencies, 0.5).toFixed(0)} / ${percentile(latencies, 0.99).toFixed(0)}`,
+    );
+    const lastStats = operator.stats();
+    row(
+      'operator peak RSS over the run (MiB, VmHWM), CPU seconds',
+      `${lastStats.peakRssMiB.toFixed(0)}, ${lastStats.cpuSeconds.toFixed(1)}`,
+    );
+
+    // --- restart ------------------------------------------------------------------------------
+    await operator.stop();
+    const restartWrites = secretWrites;
+    const beforeRestart = requestKinds(await emulator.counters());
+    operator = new Operator(cluster.kubeconfigPath, namespace, metricsPort, await freePort());
+    const restarted = operator;
+    await until('the restarted operator ready', () => restarted.ready(), 120_000, 50);
+    const readyAfterS = (performance.now() - restarted.startedAt) / 1000;
+    await until(
+      'a list call of the restarted operator',
+      async () => diff(requestKinds(await emulator.counters()), beforeRestart).lists > 0,
+      POLL_MS + 60_000,
+      250,
+    );
+    await new Promise((r) => setTimeout(r, 10_000));
+    const restart = diff(requestKinds(await emulator.counters()), beforeRestart);
+    row(
+      'restart: ready (s), Secret writes, value reads, list calls',
+      `${readyAfterS.toFixed(1)}, ${secretWrites - restartWrites}, ${restart.valueReads}, ${restart.lists}`,
+    );
+    esWatch.stop();
+    secretWatch.stop();
+  } finally {
+    await operator?.stop();
+    emulator.stop();
+    await cluster.stop();
+  }
+  say('');
+  say('| figure | value |');
+  say('| --- | --- |');
+  for (const [what, value] of results) say(`| ${what} | ${value} |`);
+}
+
+interface EsObject {
+  metadata: { name: string; resourceVersion?: string };
+  status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+interface SecretObject {
+  metadata: { name: string; resourceVersion?: string };
+  data?: Record<string, string>;
+}
+
+function diff<T extends object>(after: T, before: T): T {
+  const out = { ...after } as Record<string, number>;
+  for (const [k, v] of Object.entries(before)) out[k] = (out[k] as number) - (v as number);
+  return out as T;
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:scale failed: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

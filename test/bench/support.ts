@@ -1,0 +1,157 @@
+// What the benchmarks share: a control plane (reused from SMO_TEST_KUBECONFIG or started for the
+// run), percentiles, a resumable watch, and the CPU and memory of a process from /proc.
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { startControlPlane } from '../controlplane/controlplane.ts';
+import { installCrds } from '../integration/support/crds.ts';
+
+export const say = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** The value at fraction `p` of an ascending list (NaN when empty). */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
+}
+
+export interface BenchCluster {
+  kubeconfigPath: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * SMO_TEST_KUBECONFIG reuses a running control plane (`npm run cluster -- --dir .tmp/c`);
+ * otherwise one is started for the run (and built the first time). CRDs are installed either way.
+ */
+export async function benchCluster(
+  label: string,
+  log: (line: string) => unknown = say,
+): Promise<BenchCluster> {
+  const existing = process.env.SMO_TEST_KUBECONFIG;
+  if (existing) {
+    const kc = new KubeConfig();
+    kc.loadFromFile(existing);
+    await installCrds(kc, label);
+    return { kubeconfigPath: existing, stop: async () => {} };
+  }
+  return startControlPlane({
+    log: (line) => log(`  [control plane] ${line}`),
+    beforeControllers: async (path) => {
+      const kc = new KubeConfig();
+      kc.loadFromFile(path);
+      await installCrds(kc, label);
+    },
+  });
+}
+
+interface WatchedObject {
+  metadata: { name: string; resourceVersion?: string };
+}
+
+/**
+ * A watch of one collection that resumes from the last resourceVersion it saw when the server
+ * ends it (watches are closed every 30-60 minutes), so no event is lost or seen twice.
+ */
+export class ResumingWatch<T extends WatchedObject> {
+  readonly #kc: KubeConfig;
+  readonly #path: string;
+  readonly #query: Record<string, string>;
+  readonly #onEvent: (type: string, obj: T) => void;
+  #resourceVersion: string | undefined;
+  #abort: { abort(): void } | undefined;
+  #stopped = false;
+
+  constructor(
+    kc: KubeConfig,
+    path: string,
+    query: Record<string, string>,
+    onEvent: (type: string, obj: T) => void,
+  ) {
+    this.#kc = kc;
+    this.#path = path;
+    this.#query = query;
+    this.#onEvent = onEvent;
+  }
+
+  async start(): Promise<void> {
+    if (this.#stopped) return;
+    const query = {
+      ...this.#query,
+      allowWatchBookmarks: 'true',
+      ...(this.#resourceVersion ? { resourceVersion: this.#resourceVersion } : {}),
+    };
+    this.#abort = await new Watch(this.#kc).watch(
+      this.#path,
+      query,
+      (type: string, obj: T) => {
+        if (obj.metadata.resourceVersion) this.#resourceVersion = obj.metadata.resourceVersion;
+        if (type !== 'BOOKMARK') this.#onEvent(type, obj);
+      },
+      () => {
+        if (!this.#stopped) setTimeout(() => void this.start().catch(() => {}), 200);
+      },
+    );
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#abort?.abort();
+  }
+}
+
+/** Resolves when `check` returns true, polling every `everyMs`; rejects after `timeoutMs`. */
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** CPU seconds (user + system) and peak resident memory (VmHWM, MiB) of a live process. */
+export function processStats(pid: number): { cpuSeconds: number; peakRssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat (utime, stime), counted after the command name: indexes 11, 12.
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+  return { cpuSeconds: ticks / 100, peakRssMiB: Number(hwm?.[1] ?? 0) / 1024 };
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+export async function inParallel<T>(
+  items: T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= items.length) return;
+      await task(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
