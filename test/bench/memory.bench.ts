@@ -6,14 +6,15 @@
  * used (its own nodejs_heap_size_used_bytes), CPU seconds, and the same for a restart.
  *
  *   npm run bench:memory -- [--n 10000] [--unique 3000] [--refs 3] [--store-qps 1000]
- *       [--dist] [--snapshot] [--restart] [--settle 15] [--kubeconfig <file>]
+ *       [--dist] [--snapshot] [--restart] [--settle 15]
  *       [--node-flag=<flag> ...]
  *
+ * The operator runs with the Node flags of `npm start` (the image sets the same in NODE_OPTIONS).
  * `--n 0` measures the operator on an empty cluster. `--dist` runs `dist/main.js` (the image's
  * entry point; `npm run build` first) instead of `src/main.ts`. `--snapshot` writes a heap
  * snapshot of the operator once all are Ready (summarise it with
- * `node test/bench/heap-summary.ts <file>`). Without --kubeconfig (or SMO_TEST_KUBECONFIG) a
- * control plane is started for the run and stopped after it.
+ * `node test/bench/heap-summary.ts <file>`). SMO_TEST_KUBECONFIG reuses a running control plane
+ * (`npm run cluster -- --dir .tmp/c`); otherwise one is started for the run and stopped after it.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import { RESOURCE_TYPES } from '../../src/controllers/shared/resources.ts';
 import { startEmulator } from '../../src/emulator/index.ts';
@@ -30,9 +31,8 @@ import { Informer, type KubeObject } from '../../src/runtime/informer.ts';
 import { loadKubeConfig } from '../../src/runtime/kube.ts';
 import { KubeListWatchClient } from '../../src/runtime/listwatch.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
-import { startControlPlane } from '../controlplane/controlplane.ts';
-import { installCrds } from '../integration/support/crds.ts';
-import { OperatorProcess } from './support/process.ts';
+import { OperatorProcess, startFlags } from './operator-process.ts';
+import { benchCluster, inParallel, say } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,7 +45,6 @@ const { values } = parseArgs({
     restart: { type: 'boolean', default: false },
     settle: { type: 'string', default: '15' },
     timeout: { type: 'string', default: '1200' },
-    kubeconfig: { type: 'string' },
     // A Node/V8 flag for the operator process (repeatable), e.g. --node-flag=--max-semi-space-size=2
     'node-flag': { type: 'string', multiple: true, default: [] },
   },
@@ -57,19 +56,8 @@ const QPS = Number(values['store-qps']);
 const SETTLE_MS = Number(values.settle) * 1000;
 const TIMEOUT_MS = Number(values.timeout) * 1000;
 const API_KEY = `bench-${randomBytes(6).toString('hex')}`;
-const say = (line = '') => process.stdout.write(`${line}\n`);
 const mib = (x: number) => `${x.toFixed(0)} MiB`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs `fn` over 0..count-1 with `parallel` in flight. */
-async function parallel(count: number, inFlight: number, fn: (i: number) => Promise<unknown>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(inFlight, count) }, async () => {
-      while (next < count) await fn(next++);
-    }),
-  );
-}
 
 function isReady(obj: KubeObject): boolean {
   const conditions = (obj.status as { conditions?: Array<{ type: string; status: string }> })
@@ -91,7 +79,7 @@ async function follow(op: OperatorProcess, label: string, done: () => Promise<bo
       lastPrint = elapsed;
       const s = op.sample();
       say(
-        `  ${label} ${(elapsed / 1000).toFixed(0)} s: rss ${mib(s?.rssMiB ?? 0)}, peak ${mib(s?.peakMiB ?? 0)}, cpu ${(s?.cpuSeconds ?? 0).toFixed(1)} s`,
+        `  ${label} ${(elapsed / 1000).toFixed(0)} s: rss ${mib(s?.rssMiB ?? 0)}, peak ${mib(s?.peakRssMiB ?? 0)}, cpu ${(s?.cpuSeconds ?? 0).toFixed(1)} s`,
       );
     }
     await sleep(1000);
@@ -103,25 +91,14 @@ async function report(op: OperatorProcess, label: string, ms: number) {
   await op.metrics();
   const s = op.sample();
   say(
-    `${label}: done in ${(ms / 1000).toFixed(1)} s; peak RSS (VmHWM) ${mib(s?.peakMiB ?? 0)}; RSS ${SETTLE_MS / 1000} s later ${mib(s?.rssMiB ?? 0)}; max heap used ${mib(op.maxHeapUsedMiB)}; CPU ${(s?.cpuSeconds ?? 0).toFixed(1)} s`,
+    `${label}: done in ${(ms / 1000).toFixed(1)} s; peak RSS (VmHWM) ${mib(s?.peakRssMiB ?? 0)}; RSS ${SETTLE_MS / 1000} s later ${mib(s?.rssMiB ?? 0)}; max heap used ${mib(op.maxHeapUsedMiB)}; CPU ${(s?.cpuSeconds ?? 0).toFixed(1)} s`,
   );
 }
 
 async function main(): Promise<void> {
-  const existing = values.kubeconfig ?? process.env.SMO_TEST_KUBECONFIG;
-  const cp = existing
-    ? undefined
-    : await startControlPlane({
-        log: (line) => say(`  [control plane] ${line}`),
-        beforeControllers: async (path) => {
-          const kc = new KubeConfig();
-          kc.loadFromFile(path);
-          await installCrds(kc, 'bench');
-        },
-      });
-  const kubeconfig = existing ?? (cp?.kubeconfigPath as string);
+  const cluster = await benchCluster('memory-bench');
+  const kubeconfig = cluster.kubeconfigPath;
   const kc = loadKubeConfig(kubeconfig, {});
-  if (existing) await installCrds(kc, 'bench');
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const namespace = `mem-bench-${randomBytes(3).toString('hex')}`;
@@ -156,26 +133,29 @@ async function main(): Promise<void> {
   });
 
   const createStart = performance.now();
-  await parallel(N, 32, (i) =>
-    custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURALS.ExternalSecret,
-      namespace,
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'ExternalSecret',
-        metadata: { name: `es-${i}` },
-        spec: {
-          storeRef: { kind: 'SecretStore', name: 'sm' },
-          refreshInterval: '1h',
-          data: Array.from({ length: REFS }, (_, j) => ({
-            secretKey: `k${j}`,
-            remoteRef: { type: 'arbitrary', id: ids[(i * REFS + j) % UNIQUE] },
-          })),
+  await inParallel(
+    Array.from({ length: N }, (_, i) => i),
+    32,
+    (i) =>
+      custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURALS.ExternalSecret,
+        namespace,
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'ExternalSecret',
+          metadata: { name: `es-${i}` },
+          spec: {
+            storeRef: { kind: 'SecretStore', name: 'sm' },
+            refreshInterval: '1h',
+            data: Array.from({ length: REFS }, (_, j) => ({
+              secretKey: `k${j}`,
+              remoteRef: { type: 'arbitrary', id: ids[(i * REFS + j) % UNIQUE] },
+            })),
+          },
         },
-      },
-    }),
+      }),
   );
   say(
     `${N} ExternalSecrets x ${REFS} references over ${UNIQUE} secrets created in ${((performance.now() - createStart) / 1000).toFixed(0)} s; store limit ${QPS} qps`,
@@ -204,7 +184,7 @@ async function main(): Promise<void> {
     ...(values.snapshot ? ['--heapsnapshot-signal=SIGUSR2'] : []),
   ];
   const entry = values.dist ? 'dist/main.js' : 'src/main.ts';
-  say(`operator: node ${[...nodeFlags, entry].join(' ')}; log ${logFile}`);
+  say(`operator: node ${[...startFlags(), ...nodeFlags, entry].join(' ')}; log ${logFile}`);
   const op = await OperatorProcess.start({
     kubeconfig,
     namespace,
@@ -246,8 +226,8 @@ async function main(): Promise<void> {
 
   await watched.stop();
   await emulator.stop();
-  if (cp) await cp.stop();
-  else await core.deleteNamespace({ name: namespace }).catch(() => {});
+  await core.deleteNamespace({ name: namespace }).catch(() => {});
+  await cluster.stop();
 }
 
 await main();

@@ -3,53 +3,33 @@
 // /proc/<pid>/status, CPU seconds from /proc/<pid>/stat, heap from its own /metrics.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, processStats } from './support.ts';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export interface ProcessSample {
-  /** VmRSS, MiB. */
-  rssMiB: number;
-  /** VmHWM: the peak RSS since the process started, MiB. */
-  peakMiB: number;
-  /** utime + stime, seconds. */
-  cpuSeconds: number;
+export type ProcessSample = ReturnType<typeof processStats>;
+
+/**
+ * The Node flags `npm start` passes (`exec node <flags> src/main.ts` in package.json), which the
+ * image sets through NODE_OPTIONS too: the bench runs the operator with them, as users do.
+ */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1, words.indexOf('src/main.ts'));
 }
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-/** Reads /proc/<pid>/status and /proc/<pid>/stat; undefined once the process is gone. */
-export function sampleProcess(pid: number): ProcessSample | undefined {
+/** `processStats`, or undefined once the process is gone. */
+function sampleProcess(pid: number): ProcessSample | undefined {
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kib = (field: string) =>
-      Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(rest[11]) + Number(rest[12]);
-    return {
-      rssMiB: kib('VmRSS') / 1024,
-      peakMiB: kib('VmHWM') / 1024,
-      cpuSeconds: ticks / CLOCK_TICKS,
-    };
+    return processStats(pid);
   } catch {
     return undefined;
   }
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export interface OperatorProcessOptions {
@@ -57,7 +37,7 @@ export interface OperatorProcessOptions {
   namespace: string;
   /** Run the compiled `dist/main.js` (the image's entry point) instead of `src/main.ts`. */
   dist?: boolean;
-  /** Extra node flags (e.g. `--heapsnapshot-signal=SIGUSR2`). */
+  /** Node flags after those of `npm start` (e.g. `--heapsnapshot-signal=SIGUSR2`). */
   nodeFlags?: readonly string[];
   /** Extra operator flags. */
   args?: readonly string[];
@@ -93,6 +73,7 @@ export class OperatorProcess {
     const child = spawn(
       process.execPath,
       [
+        ...startFlags(),
         ...(o.nodeFlags ?? []),
         entry,
         '--kubeconfig',
