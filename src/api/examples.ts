@@ -39,6 +39,45 @@ export const exampleClusterSecretStore = {
   },
 };
 
+/** A keyless SecretStore: a service account of its namespace, traded at IAM for a token. */
+export const trustedProfileSecretStore = {
+  apiVersion: API_VERSION,
+  kind: 'SecretStore' as const,
+  metadata: { name: 'keyless', namespace: 'payments' },
+  spec: {
+    secretsManager: {
+      instanceId: '0a1b2c3d-aaaa-bbbb-cccc-0123456789ab',
+      region: 'us-south',
+      auth: {
+        trustedProfile: {
+          profileName: 'payments-secrets-reader',
+          accountId: '0123456789abcdef0123456789abcdef',
+          serviceAccountRef: { name: 'secrets-reader' },
+        },
+      },
+    },
+  },
+};
+
+/** A keyless ClusterSecretStore: the operator's own projected token. */
+export const trustedProfileClusterSecretStore = {
+  apiVersion: API_VERSION,
+  kind: 'ClusterSecretStore' as const,
+  metadata: { name: 'platform' },
+  spec: {
+    secretsManager: {
+      instanceId: '0a1b2c3d-aaaa-bbbb-cccc-0123456789ab',
+      region: 'us-south',
+      auth: {
+        trustedProfile: {
+          profileId: 'Profile-9e5b3c44-6f2e-4d4e-9a8c-1c2b3d4e5f60',
+          tokenPath: '/var/run/secrets/tokens/sa-token',
+        },
+      },
+    },
+  },
+};
+
 export const exampleExternalSecret = {
   apiVersion: API_VERSION,
   kind: 'ExternalSecret' as const,

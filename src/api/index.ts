@@ -12,3 +12,4 @@ export * from './parse.ts';
 export * from './schedule.ts';
 export * from './selector.ts';
 export * from './store.ts';
+export * from './store-auth.ts';

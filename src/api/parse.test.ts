@@ -342,7 +342,48 @@ describe('invalid resources give one clear, path-prefixed line', () => {
       (x: Draft) => {
         x.spec.secretsManager.auth = {};
       },
-      'spec.secretsManager.auth: set an authentication method: apiKey',
+      'spec.secretsManager.auth: set exactly one authentication method: apiKey or trustedProfile',
+    ],
+    [
+      'both an API key and a trusted profile',
+      (x: Draft) => {
+        x.spec.secretsManager.auth.trustedProfile = {
+          profileId: 'Profile-1',
+          serviceAccountRef: { name: 'reader' },
+        };
+      },
+      'spec.secretsManager.auth: set exactly one authentication method',
+    ],
+    [
+      'a trusted profile named without its account',
+      (x: Draft) => {
+        x.spec.secretsManager.auth = {
+          trustedProfile: { profileName: 'reader', serviceAccountRef: { name: 'reader' } },
+        };
+      },
+      'accountId is required with profileName',
+    ],
+    [
+      'a trusted profile with two profile references',
+      (x: Draft) => {
+        x.spec.secretsManager.auth = {
+          trustedProfile: {
+            profileId: 'Profile-1',
+            profileCrn: 'crn:v1:bluemix:public:iam-identity::a/1::profile:Profile-1',
+            serviceAccountRef: { name: 'reader' },
+          },
+        };
+      },
+      'set exactly one of profileId, profileName (with accountId) or profileCrn',
+    ],
+    [
+      "a trusted profile's token file (only for ClusterSecretStores)",
+      (x: Draft) => {
+        x.spec.secretsManager.auth = {
+          trustedProfile: { profileId: 'Profile-1', tokenPath: '/var/run/secrets/tokens/sa-token' },
+        };
+      },
+      'tokenPath is only for ClusterSecretStores',
     ],
     [
       'a CA that is not PEM',

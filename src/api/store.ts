@@ -1,16 +1,9 @@
 import { z } from 'zod';
-import {
-  conditionList,
-  LabelSelector,
-  namespaceName,
-  ObjectMeta,
-  objectName,
-  secretDataKey,
-  timestamp,
-} from './common.ts';
+import { conditionList, LabelSelector, namespaceName, ObjectMeta, timestamp } from './common.ts';
 import { durationField, parseDuration } from './duration.ts';
 import { API_VERSION } from './group.ts';
 import { withRules } from './rules.ts';
+import { authSpec, type StoreKind, secretKeySelector } from './store-auth.ts';
 
 // The regions and the default IAM endpoint are facts of the remote side, kept with the client.
 export { DEFAULT_IAM_URL, REGIONS, type Region } from '../secretsmanager/urls.ts';
@@ -35,9 +28,12 @@ export const STORE_REASONS = {
   /** A real IAM token exchange and Vault login succeeded. */
   Valid: 'Valid',
   InvalidSpec: 'InvalidSpec',
-  /** The API key Secret or its key does not exist or cannot be read. */
+  /**
+   * The API key Secret or its key does not exist or cannot be read, or (trusted profile) no
+   * token could be had for the service account or from the token file.
+   */
   CredentialsMissing: 'CredentialsMissing',
-  /** IAM or the Vault login rejected the API key. */
+  /** IAM or the Vault login rejected the API key or the trusted profile's token. */
   AuthFailed: 'AuthFailed',
   /**
    * An endpoint answered, but not as IAM or a Secrets Manager Vault API does (404, an
@@ -56,66 +52,6 @@ const httpUrl = () =>
 
 const GUID_PATTERN =
   '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-
-type StoreKind = 'SecretStore' | 'ClusterSecretStore';
-
-/**
- * A reference to a key of a Kubernetes Secret. A SecretStore reads only from its own namespace
- * (so it has no `namespace` field); a ClusterSecretStore belongs to no namespace, so it must say.
- */
-function secretKeySelector(kind: StoreKind, example: string) {
-  const base = {
-    name: objectName().describe(`The name of the Secret. Example: ${example}.`),
-    key: secretDataKey().describe("The key in the Secret's data. Example: apikey."),
-  };
-  if (kind === 'SecretStore') {
-    return z
-      .object(base)
-      .describe(
-        `A key of a Secret in the store's namespace. Example: {name: ${example}, key: apikey}.`,
-      );
-  }
-  return z
-    .object({
-      ...base,
-      namespace: namespaceName().describe(
-        'The namespace of the Secret; keep it to one only the platform team can read. Example: secrets-manager-system.',
-      ),
-    })
-    .describe(
-      `A key of a Secret in a namespace named here. Example: {name: ${example}, key: apikey, namespace: secrets-manager-system}.`,
-    );
-}
-
-function authSpec(kind: StoreKind) {
-  return withRules(
-    z
-      .object({
-        apiKey: z
-          .object({
-            secretRef: secretKeySelector(kind, 'sm-api-key').describe(
-              'The Secret key holding the IBM Cloud API key. The key needs the SecretsReader role on ' +
-                'the instance (Manager for early revocation through secretVersionData).',
-            ),
-          })
-          .optional()
-          .describe(
-            'Authenticate with an IBM Cloud API key: API key -> IAM token -> Vault login ' +
-              '(PUT /v1/auth/ibmcloud/login). The operator keeps one IAM token and one Vault token per store.',
-          ),
-      })
-      .describe(
-        'How the operator authenticates to Secrets Manager. Exactly one method. More methods may follow.',
-      ),
-    [
-      {
-        cel: 'has(self.apiKey)',
-        message: 'set an authentication method: apiKey',
-        holds: (value) => value.apiKey !== undefined,
-      },
-    ],
-  );
-}
 
 function secretsManagerSpec(kind: StoreKind) {
   return withRules(

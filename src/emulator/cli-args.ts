@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { EmulatorOptions } from './options.ts';
@@ -20,6 +21,10 @@ Secrets Manager emulator: the Vault API, IAM token exchange and IAM Identity on 
   --min-credential-ttl <s>   smallest iam_credentials TTL accepted          [default 60]
   --iam-token-ttl <s>        IAM access token lifetime                      [default 3600]
   --vault-token-ttl <s>      Vault token lifetime                           [default 3600]
+  --cr-token-keys <file>     service-account issuer public keys (PEM or JWKS) that the cr-token
+                             grant verifies compute resource tokens with (repeatable)
+  --cr-token-audience <aud>  audience a compute resource token must carry   [default iam]
+  --cr-token-issuer <iss>    issuer a compute resource token must carry     [default any]
   --help                     this text
 
 Admin API (loopback only): GET /__emulator/counters, PUT /__emulator/faults, POST /__emulator/reset,
@@ -42,6 +47,9 @@ const argsSchema = z.object({
   'min-credential-ttl': int(1).optional(),
   'iam-token-ttl': int(1).optional(),
   'vault-token-ttl': int(1).optional(),
+  'cr-token-keys': z.array(z.string().min(1)).default([]),
+  'cr-token-audience': z.string().min(1).optional(),
+  'cr-token-issuer': z.string().min(1).optional(),
   help: z.boolean().default(false),
 });
 
@@ -75,6 +83,9 @@ export function parseCliArgs(argv: string[]): CliConfig {
         'min-credential-ttl': { type: 'string' },
         'iam-token-ttl': { type: 'string' },
         'vault-token-ttl': { type: 'string' },
+        'cr-token-keys': { type: 'string', multiple: true },
+        'cr-token-audience': { type: 'string' },
+        'cr-token-issuer': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -108,5 +119,21 @@ export function parseCliArgs(argv: string[]): CliConfig {
     options.minCredentialTtlSeconds = a['min-credential-ttl'];
   if (a['iam-token-ttl'] !== undefined) options.iamTokenTtlSeconds = a['iam-token-ttl'];
   if (a['vault-token-ttl'] !== undefined) options.vaultTokenTtlSeconds = a['vault-token-ttl'];
+  const crKeys = a['cr-token-keys'];
+  if (crKeys.length > 0 || a['cr-token-audience'] || a['cr-token-issuer']) {
+    const keys: string[] = [];
+    for (const file of crKeys) {
+      try {
+        keys.push(readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new CliError(`--cr-token-keys ${file}: ${(err as Error).message}`);
+      }
+    }
+    options.computeResourceTokens = {
+      ...(keys.length > 0 ? { publicKeys: keys.join('\n') } : {}),
+      ...(a['cr-token-audience'] ? { audience: a['cr-token-audience'] } : {}),
+      ...(a['cr-token-issuer'] ? { issuer: a['cr-token-issuer'] } : {}),
+    };
+  }
   return { help: a.help, seedFile: a.seed, options };
 }

@@ -1,6 +1,7 @@
 import type { Counters } from './counters.ts';
 import type { CredentialInfo } from './credentials.ts';
 import { ENGINES } from './engines/index.ts';
+import type { TrustedProfileSpec } from './profiles.ts';
 import { badRequest, notFound } from './reply.ts';
 import { deleteSecret, rotateSecret } from './secrets.ts';
 import {
@@ -108,6 +109,15 @@ export class Controller {
 
   addApiKey(spec: ApiKeySpec): void {
     this.#world.iam.addUserKey(apiKeySpecSchema.parse(spec));
+  }
+
+  /** A trusted profile for the cr-token grant (gone after a reset unless it is in the seed). */
+  addTrustedProfile(spec: TrustedProfileSpec): { id: string; crn: string } {
+    return this.#world.profiles.add(spec);
+  }
+
+  get accountId(): string {
+    return this.#world.accountId;
   }
 
   /** The revocation probe: would `POST /identity/token` accept this key now? */

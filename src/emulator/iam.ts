@@ -3,6 +3,7 @@ import type { Role } from './types.ts';
 import { type Clock, newId, randomString, stableUuid } from './util.ts';
 
 const APIKEY_GRANT = 'urn:ibm:params:oauth:grant-type:apikey';
+export const CR_TOKEN_GRANT = 'urn:ibm:params:oauth:grant-type:cr-token';
 
 /** An API key IAM knows about. */
 export interface IamKey {
@@ -25,6 +26,8 @@ export interface IamKey {
 export interface IamToken {
   key: IamKey;
   expiresAt: number;
+  /** The grant the token was issued for (shown in the Vault login's metadata). */
+  grantType: string;
 }
 
 export interface TokenResponse {
@@ -48,14 +51,18 @@ export class Iam {
   readonly #tokenTtlSeconds: () => number;
   readonly #issuer: string;
   readonly #accountId: string;
+  readonly #computeResource: ((form: URLSearchParams) => IamKey) | undefined;
 
   constructor(opts: {
     clock: Clock;
     tokenTtlSeconds: () => number;
     issuer: string;
     accountId: string;
+    /** The cr-token grant: the identity of a trusted profile, or an IAM-shaped error. */
+    computeResource?: (form: URLSearchParams) => IamKey;
   }) {
     this.#clock = opts.clock;
+    this.#computeResource = opts.computeResource;
     this.#tokenTtlSeconds = opts.tokenTtlSeconds;
     this.#issuer = opts.issuer;
     this.#accountId = opts.accountId;
@@ -131,7 +138,7 @@ export class Iam {
     return record !== undefined && (record.isValid?.() ?? true);
   }
 
-  /** `POST /identity/token` with the API-key grant. Throws IAM-shaped errors. */
+  /** `POST /identity/token` with the API-key or cr-token grant. Throws IAM-shaped errors. */
   exchange(form: URLSearchParams): TokenResponse {
     const grantType = form.get('grant_type');
     if (!grantType) {
@@ -140,6 +147,9 @@ export class Iam {
         "Property missing or empty. Property name(s): 'grant_type'",
         'BXNIM0109E',
       );
+    }
+    if (grantType === CR_TOKEN_GRANT && this.#computeResource) {
+      return this.#issue(this.#computeResource(form), CR_TOKEN_GRANT);
     }
     if (grantType !== APIKEY_GRANT) {
       throw new ApiError(400, `Grant type '${grantType}' is not supported.`, 'BXNIM0103E');
@@ -156,7 +166,7 @@ export class Iam {
     if (!record || !(record.isValid?.() ?? true)) {
       throw new ApiError(400, 'Provided API key could not be found.', 'BXNIM0415E');
     }
-    return this.#issue(record);
+    return this.#issue(record, APIKEY_GRANT);
   }
 
   /** The token's record if it was issued here and has not expired. */
@@ -194,7 +204,8 @@ export class Iam {
     sid.keys.add(record.key);
   }
 
-  #issue(key: IamKey): TokenResponse {
+  #issue(key: IamKey, grantType: string): TokenResponse {
+    const profile = grantType === CR_TOKEN_GRANT;
     const now = this.#clock();
     const ttl = this.#tokenTtlSeconds();
     const iat = Math.floor(now / 1000);
@@ -208,20 +219,20 @@ export class Iam {
       identifier: key.serviceId,
       name: key.name,
       sub: key.serviceId,
-      sub_type: 'ServiceId',
+      sub_type: profile ? 'ComputeResource' : 'ServiceId',
       authn: { sub: key.serviceId, iam_id: key.iamId, sub_type: '1', name: key.name },
       account: { valid: true, bss: this.#accountId, frozen: true },
       iat,
       exp,
       iss: `${this.#issuer}/identity`,
-      grant_type: APIKEY_GRANT,
+      grant_type: grantType,
       scope: 'ibm openid',
       client_id: 'default',
       acr: 1,
       amr: ['pwd'],
     });
     const accessToken = `${header}.${payload}.${randomString(86, BASE64URL)}`;
-    this.#tokens.set(accessToken, { key, expiresAt: now + ttl * 1000 });
+    this.#tokens.set(accessToken, { key, expiresAt: now + ttl * 1000, grantType });
     return {
       access_token: accessToken,
       refresh_token: randomString(120, BASE64URL),

@@ -5,6 +5,7 @@ import { Controller } from './controller.ts';
 import type { Counters } from './counters.ts';
 import type { CredentialInfo } from './credentials.ts';
 import { type EmulatorOptions, resolveOptions } from './options.ts';
+import type { TrustedProfileSpec } from './profiles.ts';
 import { Router } from './router.ts';
 import { authRoutes } from './routes/auth.ts';
 import { configRoutes } from './routes/config.ts';
@@ -24,6 +25,7 @@ export type { Counters, RequestKinds, RevocationRoute } from './counters.ts';
 export { requestKinds } from './counters.ts';
 export type { CredentialInfo } from './credentials.ts';
 export type { EmulatorOptions } from './options.ts';
+export type { CrTokenConfig, TrustedProfileSpec } from './profiles.ts';
 export { loadSeedFile, parseSeed, type SeedData, type SeedSecret } from './seed.ts';
 export { SECRET_TYPES, type SecretType } from './store.ts';
 export type { ApiKeySpec, Faults, FaultsUpdate, Role } from './types.ts';
@@ -47,6 +49,10 @@ export interface Emulator {
   rotateSecret(idOrName: string, fields?: Record<string, unknown>): string | undefined;
   deleteSecret(idOrName: string): void;
   addApiKey(spec: ApiKeySpec): void;
+  /** A trusted profile the cr-token grant can become; returns its ID and CRN. */
+  addTrustedProfile(spec: TrustedProfileSpec): { id: string; crn: string };
+  /** The account of the instance (and of trusted profiles that name none). */
+  accountId: string;
   /** The revocation probe: would IAM accept this API key right now? */
   isApiKeyValid(apiKey: string): boolean;
   /** Minted IAM credentials, live and ended (never the API keys themselves). */
@@ -112,6 +118,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     rotateSecret: (id, fields) => controller.rotateSecret(id, fields),
     deleteSecret: (id) => controller.deleteSecret(id),
     addApiKey: (spec) => controller.addApiKey(spec),
+    addTrustedProfile: (spec) => controller.addTrustedProfile(spec),
+    accountId: controller.accountId,
     isApiKeyValid: (key) => controller.isApiKeyValid(key),
     credentials: () => controller.credentials(),
     mintedApiKeys: () => controller.mintedApiKeys(),

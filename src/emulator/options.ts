@@ -1,3 +1,4 @@
+import { type CrTokenConfig, loadCrTokenKeys } from './profiles.ts';
 import type { SeedData } from './seed.ts';
 import { type ApiKeySpec, DEFAULT_FAULTS, type Faults, type ResolvedOptions } from './types.ts';
 import type { Clock } from './util.ts';
@@ -12,6 +13,11 @@ export interface EmulatorOptions {
   iamTokenTtlSeconds?: number;
   vaultTokenTtlSeconds?: number;
   faults?: Partial<Faults>;
+  /**
+   * How the cr-token grant verifies compute resource tokens: the service-account issuer's
+   * public keys (PEM or JWKS, inline or a file), the audience (default `iam`), the issuer.
+   */
+  computeResourceTokens?: CrTokenConfig;
   clock?: Clock;
   /** Random source for fault injection (0..1); tests may pin it. Default Math.random. */
   random?: () => number;
@@ -28,5 +34,10 @@ export function resolveOptions(opts: EmulatorOptions): ResolvedOptions {
     vaultTokenTtlSeconds: opts.vaultTokenTtlSeconds ?? 3600,
     faults: { ...DEFAULT_FAULTS, ...opts.faults },
     random: opts.random ?? Math.random,
+    crTokens: {
+      keys: opts.computeResourceTokens ? loadCrTokenKeys(opts.computeResourceTokens) : [],
+      audience: opts.computeResourceTokens?.audience,
+      issuer: opts.computeResourceTokens?.issuer,
+    },
   };
 }

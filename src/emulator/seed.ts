@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CONFIG_KINDS } from './engine-config.ts';
+import { crTokenConfigSchema, trustedProfileSpecSchema } from './profiles.ts';
 import { createSecret } from './secrets.ts';
 import { SECRET_TYPES, type Secret } from './store.ts';
 import { apiKeySpecSchema } from './types.ts';
@@ -40,6 +41,10 @@ export const seedDataSchema = z
       .default([]),
     secrets: z.array(seedSecretSchema).default([]),
     apiKeys: z.array(apiKeySpecSchema).default([]),
+    /** IAM trusted profiles that the cr-token grant can become, with their links. */
+    trustedProfiles: z.array(trustedProfileSpecSchema).default([]),
+    /** How compute resource tokens are verified (keys, audience, issuer). */
+    computeResourceTokens: crTokenConfigSchema.optional(),
     engines: z
       .object({
         iam_credentials: z.object({ api_key: z.string().min(1) }).optional(),
@@ -119,4 +124,12 @@ export function applySeed(world: World, seed: SeedData): void {
     }
   }
   for (const k of data.apiKeys) world.iam.addUserKey(k);
+  if (data.computeResourceTokens) {
+    try {
+      world.profiles.configure(data.computeResourceTokens);
+    } catch (err) {
+      throw new SeedError(`computeResourceTokens: ${(err as Error).message}`);
+    }
+  }
+  for (const p of data.trustedProfiles) world.profiles.add(p);
 }

@@ -1,6 +1,7 @@
 // The emulator's shared vocabulary: roles, API key specs, faults and the resolved options. A leaf:
 // it imports nothing from the emulator, so every other module may import it without a cycle.
 import { z } from 'zod';
+import type { VerificationKey } from './jwt.ts';
 
 export const ROLES = ['Reader', 'SecretsReader', 'Writer', 'Manager'] as const;
 export type Role = (typeof ROLES)[number];
@@ -72,4 +73,6 @@ export interface ResolvedOptions {
   vaultTokenTtlSeconds: number;
   faults: Faults;
   random: () => number;
+  /** How compute resource tokens (cr-token grant) are verified, from start-up options. */
+  crTokens: { keys: VerificationKey[]; audience?: string | undefined; issuer?: string | undefined };
 }

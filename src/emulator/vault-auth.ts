@@ -108,7 +108,7 @@ export class VaultAuth {
       token_policies: policies,
       metadata: {
         bss_acc: this.#accountId,
-        grant_type: 'urn:ibm:params:oauth:grant-type:apikey',
+        grant_type: verified.grantType,
         name: key.name,
         resource: this.#crn,
         user: key.iamId,

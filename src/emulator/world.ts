@@ -3,6 +3,7 @@ import { Credentials } from './credentials.ts';
 import { EngineConfigs } from './engine-config.ts';
 import { FaultInjector } from './faults.ts';
 import { Iam } from './iam.ts';
+import { TrustedProfiles } from './profiles.ts';
 import { DEFAULT_GROUP, Store } from './store.ts';
 import type { ResolvedOptions } from './types.ts';
 import { type Clock, newId, randomString } from './util.ts';
@@ -21,6 +22,7 @@ export class World {
   readonly faults: FaultInjector;
   readonly store = new Store();
   readonly iam: Iam;
+  readonly profiles: TrustedProfiles;
   readonly credentials: Credentials;
   readonly auth: VaultAuth;
   readonly configs: EngineConfigs;
@@ -34,11 +36,17 @@ export class World {
     this.clock = () => baseClock() + this.#offsetMs;
     this.faults = new FaultInjector(opts.faults, opts.random);
     this.instanceCrn = `crn:v1:bluemix:public:secrets-manager:${REGION}:a/${this.accountId}:${this.instanceId}::`;
+    this.profiles = new TrustedProfiles({
+      clock: this.clock,
+      accountId: this.accountId,
+      base: opts.crTokens,
+    });
     this.iam = new Iam({
       clock: this.clock,
       tokenTtlSeconds: () => this.faults.current.iamTokenTtlSeconds ?? opts.iamTokenTtlSeconds,
       issuer: 'https://iam.cloud.ibm.com',
       accountId: this.accountId,
+      computeResource: (form) => this.profiles.exchange(form),
     });
     this.credentials = new Credentials({
       clock: this.clock,
@@ -80,6 +88,7 @@ export class World {
   clear(): void {
     this.credentials.clear();
     this.iam.clear();
+    this.profiles.clear();
     this.auth.clear();
     this.store.clear();
     this.configs.clear('emulator-iam-engine-key');

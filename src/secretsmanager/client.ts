@@ -16,7 +16,7 @@ import {
   type SendOptions,
   Transport,
 } from './http.ts';
-import { IamTokenSource } from './iam.ts';
+import { type IamCredential, IamTokenSource, type TrustedProfileCredential } from './iam.ts';
 import { type RateLimit, Semaphore, TokenBucket } from './limiter.ts';
 import {
   createSecretsManagerMetrics,
@@ -103,7 +103,10 @@ export interface SecretsManagerClientOptions {
   /** The instance's Vault API base URL (see secretsManagerUrl). */
   url: string;
   iamUrl?: string;
-  apiKey: string;
+  /** The API key exchanged at IAM; or, instead, `trustedProfile`. */
+  apiKey?: string;
+  /** A trusted profile and where its compute resource token comes from; or, instead, `apiKey`. */
+  trustedProfile?: TrustedProfileCredential;
   /** PEM bundle trusted for both endpoints (private endpoints, the emulator over TLS). */
   caBundle?: string;
   /** Per-store limit on requests to the instance; default 20 qps, burst 40. */
@@ -170,8 +173,20 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
   readonly #reads = new SingleFlight<HttpResponse>();
 
   constructor(o: SecretsManagerClientOptions) {
-    if (!o.apiKey) {
-      throw new SecretsManagerError('InvalidRequest', "the store's API key is empty");
+    let credential: IamCredential;
+    if (o.trustedProfile) {
+      if (o.apiKey !== undefined) {
+        throw new SecretsManagerError(
+          'InvalidRequest',
+          'give either an API key or a trusted profile',
+        );
+      }
+      credential = { trustedProfile: o.trustedProfile };
+    } else {
+      if (!o.apiKey) {
+        throw new SecretsManagerError('InvalidRequest', "the store's API key is empty");
+      }
+      credential = { apiKey: o.apiKey };
     }
     this.#url = normalizeBaseUrl(o.url, 'url');
     this.#iamUrl = normalizeBaseUrl(o.iamUrl ?? DEFAULT_IAM_URL, 'iamUrl');
@@ -202,7 +217,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       metrics: this.#metrics,
       retry: this.#retry,
     };
-    this.#iam = new IamTokenSource({ ...shared, iamUrl: this.#iamUrl, apiKey: o.apiKey });
+    this.#iam = new IamTokenSource({ ...shared, iamUrl: this.#iamUrl, credential });
     this.#vault = new VaultSession({ ...shared, url: this.#url, iam: this.#iam, gate: this.#gate });
   }
 

@@ -211,7 +211,7 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   NotFound: 'check the secret type, its ID or name, and its secret group',
   Forbidden:
     "the store's API key lacks access: give its service ID the SecretsReader role (or higher) on the secret group",
-  Unauthenticated: "check the store's API key",
+  Unauthenticated: "check the store's API key or trusted profile",
   RateLimited: 'Secrets Manager is rate limiting; lower the store rateLimit or refresh less often',
   Unavailable: 'Secrets Manager is unavailable; it will be retried',
   InvalidRequest: 'check the reference',

@@ -26,7 +26,7 @@ function iamSource(apiKey = API_KEY) {
   });
   const iam = new IamTokenSource({
     iamUrl: IAM_URL,
-    apiKey,
+    credential: { apiKey },
     transport,
     clock,
     random: () => 0.5,

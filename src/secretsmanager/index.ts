@@ -34,6 +34,8 @@ export {
   isUnavailable,
   SecretsManagerError,
 } from './errors.ts';
+export type { TrustedProfileCredential, TrustedProfileRef } from './iam.ts';
+export { CR_TOKEN_GRANT_TYPE, CR_TOKEN_OPERATION, describeProfile } from './iam.ts';
 export type { RateLimit } from './limiter.ts';
 export type { SecretsManagerMetrics } from './metrics.ts';
 export { createSecretsManagerMetrics } from './metrics.ts';

@@ -12,14 +12,19 @@ import {
   type SecretsManagerClientOptions,
 } from './client.ts';
 import type { Clock } from './clock.ts';
+import { describeProfile, type TrustedProfileCredential } from './iam.ts';
 import type { RateLimit } from './limiter.ts';
 import { createSecretsManagerMetrics, type SecretsManagerMetrics } from './metrics.ts';
 
-/** What identifies a store's connection; the API key is only ever kept as part of a hash. */
+/**
+ * What identifies a store's connection; the API key is only ever kept as part of a hash. A trusted
+ * profile is identified by the profile and its token source (the token changes every exchange).
+ */
 export interface StoreConnection {
   url: string;
   iamUrl?: string;
-  apiKey: string;
+  apiKey?: string;
+  trustedProfile?: TrustedProfileCredential;
   caBundle?: string;
   rateLimit?: RateLimit;
   concurrency?: number;
@@ -47,7 +52,10 @@ export function connectionFingerprint(c: StoreConnection): string {
   for (const part of [
     c.url,
     c.iamUrl ?? '',
-    c.apiKey,
+    c.apiKey ?? '',
+    c.trustedProfile
+      ? `profile:${describeProfile(c.trustedProfile.profile)}\0${c.trustedProfile.source}`
+      : '',
     c.caBundle ?? '',
     c.rateLimit ? `${c.rateLimit.qps}/${c.rateLimit.burst}` : '',
     c.concurrency === undefined ? '' : String(c.concurrency),
@@ -115,7 +123,8 @@ export class SecretsManagerClientPool {
     const dispatcher = conn.caBundle ? o.dispatcher : (o.dispatcher ?? this.#shared());
     return {
       url: conn.url,
-      apiKey: conn.apiKey,
+      ...(conn.apiKey !== undefined ? { apiKey: conn.apiKey } : {}),
+      ...(conn.trustedProfile ? { trustedProfile: conn.trustedProfile } : {}),
       ...(conn.iamUrl !== undefined ? { iamUrl: conn.iamUrl } : {}),
       ...(conn.caBundle !== undefined ? { caBundle: conn.caBundle } : {}),
       ...(conn.rateLimit ? { rateLimit: conn.rateLimit } : {}),

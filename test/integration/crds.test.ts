@@ -46,8 +46,10 @@ const parsers: Record<keyof typeof PLURALS, Parser> = {
 /** The example, moved into this test's namespace (or given a unique cluster-wide name). */
 function place<T extends Example>(example: T, change?: (copy: Draft) => void): T {
   const copy = structuredClone(example);
-  if (copy.kind === 'ClusterSecretStore') copy.metadata.name = clusterStoreName;
-  else if (copy.kind === 'ClusterExternalSecret') copy.metadata.name = clusterExternalSecretName;
+  if (copy.kind === 'ClusterSecretStore') {
+    copy.metadata.name =
+      copy.metadata.name === 'keyless' ? `${clusterStoreName}-keyless` : clusterStoreName;
+  } else if (copy.kind === 'ClusterExternalSecret') copy.metadata.name = clusterExternalSecretName;
   else copy.metadata.namespace = namespace;
   change?.(copy);
   return copy;
@@ -86,14 +88,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await custom
-    .deleteClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURALS.ClusterSecretStore,
-      name: clusterStoreName,
-    })
-    .catch(() => undefined);
+  for (const name of [clusterStoreName, `${clusterStoreName}-keyless`]) {
+    await custom
+      .deleteClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURALS.ClusterSecretStore,
+        name,
+      })
+      .catch(() => undefined);
+  }
   await custom
     .deleteClusterCustomObject({
       group: GROUP,
@@ -108,6 +112,11 @@ describe('the generated CRDs on a real API server', () => {
   it.each([
     ['SecretStore', examples.exampleSecretStore],
     ['ClusterSecretStore', examples.exampleClusterSecretStore],
+    ['keyless SecretStore', examples.trustedProfileSecretStore],
+    [
+      'keyless ClusterSecretStore',
+      { ...examples.trustedProfileClusterSecretStore, metadata: { name: 'keyless' } },
+    ],
     ['ExternalSecret', examples.exampleExternalSecret],
     ['minimal ExternalSecret', examples.minimalExternalSecret],
     ['scheduled ExternalSecret', examples.scheduledExternalSecret],
@@ -191,6 +200,36 @@ describe('the generated CRDs on a real API server', () => {
         store.spec.secretsManager.url = 'https://example.com';
       }),
       'set exactly one of url or instanceId',
+    ],
+    [
+      'a SecretStore with an API key and a trusted profile',
+      place(examples.exampleSecretStore, (store) => {
+        store.metadata.name = 'two-methods';
+        store.spec.secretsManager.auth.trustedProfile =
+          examples.trustedProfileSecretStore.spec.secretsManager.auth.trustedProfile;
+      }),
+      'set exactly one authentication method: apiKey or trustedProfile',
+    ],
+    [
+      'a trusted profile named without its account',
+      place(examples.trustedProfileSecretStore, (store) => {
+        store.spec.secretsManager.auth.trustedProfile.accountId = undefined;
+      }),
+      'accountId is required with profileName and only allowed with it',
+    ],
+    [
+      'a keyless ClusterSecretStore with a service account and a token file',
+      place(
+        { ...examples.trustedProfileClusterSecretStore, metadata: { name: 'keyless' } },
+        (store) => {
+          store.metadata.name = `${clusterStoreName}-two-tokens`;
+          store.spec.secretsManager.auth.trustedProfile.serviceAccountRef = {
+            name: 'operator',
+            namespace: 'secrets-manager-system',
+          };
+        },
+      ),
+      'set exactly one of serviceAccountRef or tokenPath',
     ],
     [
       'a ClusterSecretStore condition without namespaces or selector',

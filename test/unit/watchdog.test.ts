@@ -61,16 +61,18 @@ describe('watchdog', () => {
     const { parent, pid } = await launcher();
     expect(alive(pid)).toBe(true);
     parent.kill('SIGKILL');
-    expect(await gone(pid, 2_000)).toBeLessThan(2_000);
-  });
+    // No grace period applies (sleep obeys SIGTERM); the bound is loose for a loaded machine.
+    await gone(pid, 10_000);
+  }, 15_000);
 
   it('follows up with SIGKILL when SIGTERM is ignored', async () => {
     const { parent, pid } = await launcher({ ignoreTerm: true });
     parent.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     expect(alive(pid)).toBe(true);
-    await gone(pid, 3_000);
-  });
+    // SIGKILL follows the 1 s grace; loose bound for a loaded machine.
+    await gone(pid, 10_000);
+  }, 15_000);
 
   it('leaves processes alone once disarmed after a clean stop', async () => {
     const { parent, pid } = await launcher({ disarm: true });

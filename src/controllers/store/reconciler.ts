@@ -18,6 +18,7 @@ import type { KubeObject } from '../../runtime/informer.ts';
 import type { ObjectKey } from '../../runtime/logger.ts';
 import type { ReconcileContext, Reconciler, Result } from '../../runtime/reconciler.ts';
 import {
+  CR_TOKEN_OPERATION,
   isSecretsManagerError,
   type SecretsManagerClient,
   type SecretsManagerClientPool,
@@ -29,6 +30,7 @@ import { readSecret, type SecretsApi } from '../shared/secrets.ts';
 import { type EventSink, StatusWriter } from '../shared/status.ts';
 import { describeStore, type StoreKey, storeId, storeKeyOfObjectKey } from './key.ts';
 import type { StoreRegistry } from './registry.ts';
+import { type TokenRequestApi, trustedProfileCredential } from './trusted-profile.ts';
 
 /** How often a Ready store is checked again: re-read its key Secret, confirm the login. */
 export const DEFAULT_STORE_RECHECK_MS = 60_000;
@@ -39,6 +41,8 @@ export interface StoreReconcilerOptions {
   registry: StoreRegistry;
   pool: SecretsManagerClientPool;
   core: SecretsApi;
+  /** TokenRequests for trusted-profile stores that name a service account. */
+  tokens?: TokenRequestApi;
   resources: Pick<CustomResources, 'patchStatus' | 'replaceStatus'>;
   events: EventSink;
   clock: Clock;
@@ -53,7 +57,7 @@ export interface StoreReconcilerOptions {
 }
 
 type Outcome =
-  | { ok: true; client: SecretsManagerClient; url: string }
+  | { ok: true; client: SecretsManagerClient; url: string; identity: string }
   | { ok: false; reason: string; message: string; retry: 'backoff' | 'later' | 'never' };
 
 export class StoreReconciler implements Reconciler {
@@ -186,24 +190,8 @@ export class StoreReconciler implements Reconciler {
     } catch (err) {
       return invalidSpec(describeError(err).message);
     }
-    const apiKeyRef = sm.auth.apiKey?.secretRef;
-    if (!apiKeyRef) {
-      return {
-        ok: false,
-        reason: STORE_REASONS.InvalidSpec,
-        message: 'spec.secretsManager.auth.apiKey is required',
-        retry: 'never',
-      };
-    }
-    // A SecretStore reads only from its own namespace, whatever the object says.
-    const secretNamespace = refNamespace(key, apiKeyRef);
-    const apiKey = await this.#secretValue(
-      secretNamespace,
-      apiKeyRef.name,
-      apiKeyRef.key,
-      'API key',
-    );
-    if (!apiKey.ok) return apiKey;
+    const credential = await this.#credential(key, store);
+    if (!credential.ok) return credential;
     let caBundle = sm.caBundle;
     if (sm.caSecretRef) {
       const caNamespace = refNamespace(key, sm.caSecretRef);
@@ -219,7 +207,7 @@ export class StoreReconciler implements Reconciler {
     const connection: StoreConnection = {
       url,
       iamUrl: sm.iamUrl,
-      apiKey: apiKey.value,
+      ...credential.connection,
       ...(caBundle !== undefined ? { caBundle } : {}),
       ...(store.spec.rateLimit ? { rateLimit: store.spec.rateLimit } : {}),
     };
@@ -240,10 +228,40 @@ export class StoreReconciler implements Reconciler {
     try {
       await client.validate({ fresh, signal: ctx.signal });
       ctx.log.debug({ fresh }, 'store validated');
-      return { ok: true, client, url };
+      return { ok: true, client, url, identity: credential.identity };
     } catch (err) {
       return classifyStoreError(err);
     }
+  }
+
+  /** The API key from its Secret, or the trusted profile and its token source. */
+  async #credential(
+    key: StoreKey,
+    store: SecretStore | ClusterSecretStore,
+  ): Promise<
+    | { ok: true; connection: Pick<StoreConnection, 'apiKey' | 'trustedProfile'>; identity: string }
+    | Extract<Outcome, { ok: false }>
+  > {
+    const auth = store.spec.secretsManager.auth;
+    if (auth.trustedProfile) {
+      const tp = trustedProfileCredential(key, auth.trustedProfile, this.#o.tokens);
+      if (!tp.ok) return invalidSpec(tp.message);
+      return { ok: true, connection: { trustedProfile: tp.credential }, identity: tp.describe };
+    }
+    const apiKeyRef = auth.apiKey?.secretRef;
+    if (!apiKeyRef) {
+      return invalidSpec('spec.secretsManager.auth needs apiKey or trustedProfile');
+    }
+    // A SecretStore reads only from its own namespace, whatever the object says.
+    const secretNamespace = refNamespace(key, apiKeyRef);
+    const apiKey = await this.#secretValue(
+      secretNamespace,
+      apiKeyRef.name,
+      apiKeyRef.key,
+      'API key',
+    );
+    if (!apiKey.ok) return apiKey;
+    return { ok: true, connection: { apiKey: apiKey.value }, identity: "the store's API key" };
   }
 
   async #secretValue(
@@ -290,7 +308,7 @@ export class StoreReconciler implements Reconciler {
       ? {
           status: 'True' as const,
           reason: STORE_REASONS.Valid,
-          message: `logged in to ${outcome.url} with the store's API key`,
+          message: `logged in to ${outcome.url} with ${outcome.identity}`,
         }
       : { status: 'False' as const, reason: outcome.reason, message: outcome.message };
     const conditions = setCondition(
@@ -338,6 +356,15 @@ export function classifyStoreError(err: unknown): Extract<Outcome, { ok: false }
       reason: STORE_REASONS.Unreachable,
       message: describeError(err).message,
       retry: 'backoff',
+    };
+  }
+  if (err.operation === CR_TOKEN_OPERATION) {
+    // No token to exchange: the service account or token file, not IAM, is the problem.
+    return {
+      ok: false,
+      reason: STORE_REASONS.CredentialsMissing,
+      message: err.message,
+      retry: 'later',
     };
   }
   const where =

@@ -41,6 +41,7 @@ export function registerStoreController(
     registry: context.stores,
     pool: context.pool,
     core: context.core,
+    tokens: context.core,
     resources: context.resources,
     events: context.events,
     clock: context.clock,

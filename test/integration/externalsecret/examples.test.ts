@@ -69,7 +69,10 @@ beforeAll(async () => {
     if (doc.kind === 'SecretStore' || doc.kind === 'ClusterSecretStore') continue;
     const body = { ...doc, metadata: { ...doc.metadata, namespace } };
     if (doc.kind === 'Secret') await core.createNamespacedSecret({ namespace, body });
-    else if (doc.kind === 'Pod') await core.createNamespacedPod({ namespace, body: body as V1Pod });
+    else if (doc.kind === 'ServiceAccount') {
+      await core.createNamespacedServiceAccount({ namespace, body });
+    } else if (doc.kind === 'Pod')
+      await core.createNamespacedPod({ namespace, body: body as V1Pod });
     else if (doc.kind === 'Deployment') {
       await apps.createNamespacedDeployment({ namespace, body: body as V1Deployment });
     } else if (doc.kind === 'ExternalSecret') {

@@ -89,6 +89,8 @@ describe('helm lint', () => {
         'defaultStore.enabled=true,defaultStore.instanceId=0a1b2c3d-aaaa-bbbb-cccc-0123456789ab',
         '--set',
         'defaultStore.region=us-south,defaultStore.private=true,watchNamespaces={a,b}',
+        '--set',
+        'rbac.tokenRequest=true,projectedToken.enabled=true',
       ],
     ]) {
       const result = await runCommand(helm(), ['lint', '--strict', CHART_DIR, ...set]);
@@ -276,6 +278,70 @@ describe('helm template with options', () => {
     expect(spec.priorityClassName).toBe('system-cluster-critical');
     expect(spec.tolerations).toHaveLength(1);
     expect(container(objects).env?.map((e) => e.name)).toEqual(['POD_NAMESPACE', 'NODE_OPTIONS']);
+  });
+});
+
+describe('keyless stores (IAM trusted profiles)', () => {
+  const allRoles = (objects: Manifest[]) => [
+    ...find(objects, 'ClusterRole'),
+    ...find(objects, 'Role'),
+  ];
+
+  it('grants no serviceaccounts/token and mounts no token by default', async () => {
+    const objects = await render({});
+    expect(grants(allRoles(objects), '', 'serviceaccounts/token', 'create')).toEqual([]);
+    expect(deployment(objects).spec.template.spec.volumes).toBeUndefined();
+    expect(container(objects).volumeMounts).toBeUndefined();
+  });
+
+  it('grants TokenRequest cluster-wide, or in the watched and release namespaces, when enabled', async () => {
+    const cluster = await render({ rbac: { tokenRequest: true } });
+    const clusterRoles = find(cluster, 'ClusterRole');
+    expect(grants(clusterRoles, '', 'serviceaccounts/token', 'create')).toHaveLength(1);
+    // Only create: never reading or listing service accounts or their tokens.
+    for (const verb of ['get', 'list', 'watch', 'patch', 'delete']) {
+      expect(grants(allRoles(cluster), '', 'serviceaccounts/token', verb), verb).toEqual([]);
+    }
+    const bound = find(cluster, 'ClusterRoleBinding').filter((b) =>
+      b.metadata.name.endsWith('-token-request'),
+    );
+    expect(bound).toHaveLength(1);
+
+    const scoped = await render({ rbac: { tokenRequest: true }, watchNamespaces: ['team-a'] });
+    expect(grants(find(scoped, 'ClusterRole'), '', 'serviceaccounts/token', 'create')).toEqual([]);
+    const roles = find(scoped, 'Role').filter(
+      (r) => grants([r], '', 'serviceaccounts/token', 'create').length > 0,
+    );
+    expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(['smo-system', 'team-a']);
+  });
+
+  it('mounts a projected token with the audience, lifetime and path asked for', async () => {
+    const objects = await render({
+      projectedToken: { enabled: true, audience: 'iam', expirationSeconds: 1800 },
+    });
+    expect(deployment(objects).spec.template.spec.volumes).toEqual([
+      {
+        name: 'trusted-profile-token',
+        projected: {
+          sources: [
+            { serviceAccountToken: { audience: 'iam', expirationSeconds: 1800, path: 'sa-token' } },
+          ],
+        },
+      },
+    ]);
+    expect(container(objects).volumeMounts).toEqual([
+      { name: 'trusted-profile-token', mountPath: '/var/run/secrets/tokens', readOnly: true },
+    ]);
+    const other = await render({ projectedToken: { enabled: true, path: '/tokens/iam/token' } });
+    expect(container(other).volumeMounts).toEqual([
+      { name: 'trusted-profile-token', mountPath: '/tokens/iam', readOnly: true },
+    ]);
+  });
+
+  it('refuses a token lifetime IAM would not take', async () => {
+    const result = await renderChart(helm(), { projectedToken: { expirationSeconds: 7200 } });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('expirationSeconds');
   });
 });
 
