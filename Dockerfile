@@ -33,6 +33,10 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 ENV NODE_ENV=production
+# V8 sizes the young generation from the heap limit (3 semi-spaces of up to 32 MiB on a large
+# host); 8 MiB semi-spaces cut the operator's peak RSS by about 130 MiB on a restart with 10,000
+# resources, for no measurable CPU (README, "Memory"). NODE_OPTIONS set on the pod replaces this.
+ENV NODE_OPTIONS=--max-semi-space-size=8
 # 65532 is distroless's nonroot user; the root filesystem can be mounted read-only.
 USER 65532:65532
 EXPOSE 8080 8081

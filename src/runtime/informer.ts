@@ -47,6 +47,27 @@ const kubeObject = z.looseObject({
   }),
 });
 
+/** kubectl's copy of the last applied object: the spec again, as a JSON string. */
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Drops, in place, what no controller reads but every object carries: `metadata.managedFields`
+ * (server-side apply bookkeeping, often larger than the spec) and kubectl's last-applied
+ * annotation. Informers cache thousands of objects; these two fields were most of each.
+ */
+export function trimObject(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const metadata = (raw as { metadata?: unknown }).metadata;
+  if (typeof metadata !== 'object' || metadata === null) return raw;
+  const m = metadata as { managedFields?: unknown; annotations?: Record<string, string> };
+  delete m.managedFields;
+  if (m.annotations && LAST_APPLIED_ANNOTATION in m.annotations) {
+    delete m.annotations[LAST_APPLIED_ANNOTATION];
+    if (Object.keys(m.annotations).length === 0) delete m.annotations;
+  }
+  return raw;
+}
+
 /** Validates the metadata every object must have; the rest is the controller's to parse. */
 export function parseKubeObject(raw: unknown): KubeObject {
   return kubeObject.parse(raw) as KubeObject;
@@ -86,6 +107,8 @@ export interface InformerOptions<T extends KubeObject> {
   watchTimeoutSeconds?: () => number;
   /** Source (0..1) of the backoff jitter and the default watch timeout; default Math.random. */
   random?: () => number;
+  /** Objects per LIST page; default 500. */
+  pageSize?: number;
 }
 
 /** Extra time past the server-side timeout before a silent watch counts as stalled. */
@@ -110,7 +133,9 @@ function objectKey(namespace: string | undefined, name: string): string {
  * - 410 Gone (an expired resourceVersion) relists at once, emitting deletes for what vanished;
  * - a watch silent past its timeout is treated as stalled and restarted;
  * - every `resyncPeriodMs` it relists and hands every object to `resync` handlers;
- * - several namespaces are watched separately and merged into one cache.
+ * - several namespaces are watched separately and merged into one cache;
+ * - lists are read page by page (500 objects each by default), and every cached object is
+ *   trimmed of `managedFields` and kubectl's last-applied annotation (see `trimObject`).
  */
 export class Informer<T extends KubeObject = KubeObject> {
   readonly #o: InformerOptions<T>;
@@ -255,20 +280,31 @@ export class Informer<T extends KubeObject = KubeObject> {
     return Math.round(base * (1 + 0.2 * this.#random()));
   }
 
-  /** LISTs the scope, reconciles the cache with it and returns the list's resourceVersion. */
+  /**
+   * LISTs the scope page by page, reconciles the cache with it and returns the list's
+   * resourceVersion. Each page goes into the cache as it arrives, so at most one page of raw
+   * objects is alive at a time; what vanished is deleted once the last page is in. A failure
+   * part way (a 410 for an expired continue token, a dropped connection) leaves the objects
+   * seen so far in the cache, and the caller lists again from the start.
+   */
   async #list(scope: string | undefined, signal: AbortSignal): Promise<string> {
-    const result = await this.#o.client.list(this.#path(scope), {
+    const pages = this.#o.client.list(this.#path(scope), {
       labelSelector: this.#o.labelSelector,
       fieldSelector: this.#o.fieldSelector,
       metadataOnly: this.#o.metadataOnly,
+      ...(this.#o.pageSize ? { pageSize: this.#o.pageSize } : {}),
       signal,
     });
     const seen = new Set<string>();
-    for (const raw of result.items) {
-      const obj = this.#tryParse(raw);
-      if (!obj) continue;
-      seen.add(objectKey(obj.metadata.namespace, obj.metadata.name));
-      this.#upsert(obj);
+    let resourceVersion = '';
+    for await (const page of pages) {
+      for (const raw of page.items) {
+        const obj = this.#tryParse(raw);
+        if (!obj) continue;
+        seen.add(objectKey(obj.metadata.namespace, obj.metadata.name));
+        this.#upsert(obj);
+      }
+      resourceVersion = page.resourceVersion;
     }
     for (const [key, obj] of this.#cache) {
       if (!seen.has(key) && this.#inScope(obj, scope)) {
@@ -277,7 +313,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
     }
     this.#markSynced(scope);
-    return result.resourceVersion;
+    return resourceVersion;
   }
 
   /** Watches from `resourceVersion` until the server closes; reports each version seen. */
@@ -374,7 +410,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   #tryParse(raw: unknown): T | undefined {
     try {
-      return this.#parse(raw);
+      return this.#parse(trimObject(raw));
     } catch (err) {
       this.#log.warn({ err: describeError(err) }, 'ignoring an object that does not parse');
       return undefined;

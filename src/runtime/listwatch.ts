@@ -44,7 +44,8 @@ export interface WatchEvent {
   object: unknown;
 }
 
-export interface ListResult {
+/** One page of a LIST; every page of one list carries the list's resourceVersion. */
+export interface ListPage {
   items: unknown[];
   resourceVersion: string;
 }
@@ -53,6 +54,8 @@ export interface ListOptions {
   labelSelector?: string;
   fieldSelector?: string;
   metadataOnly?: boolean;
+  /** Objects per page (`limit`); default 500, as client-go's pager. */
+  pageSize?: number;
   signal: AbortSignal;
 }
 
@@ -64,8 +67,12 @@ export interface WatchOptions extends ListOptions {
 
 /** What the informer needs from the API server; tests hand in a fake. */
 export interface ListWatchClient {
-  /** Lists every page; throws `KubeHttpError` on an HTTP error. */
-  list(path: string, options: ListOptions): Promise<ListResult>;
+  /**
+   * Lists page by page (`limit`/`continue`), so a caller holds one page at a time, never the
+   * whole collection. Throws `KubeHttpError` on an HTTP error: 410 `Expired` when a continue
+   * token outlived etcd's compaction (the caller lists again from the start).
+   */
+  list(path: string, options: ListOptions): AsyncIterable<ListPage>;
   /** Streams watch events until the server closes the watch; throws on errors. */
   watch(path: string, options: WatchOptions): AsyncIterable<WatchEvent>;
 }
@@ -88,7 +95,7 @@ const statusBody = z.object({
   code: z.number().optional(),
 });
 
-const PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 500;
 
 /** The API server, through the kubeconfig's authentication. */
 export class KubeListWatchClient implements ListWatchClient {
@@ -98,28 +105,27 @@ export class KubeListWatchClient implements ListWatchClient {
     this.#kc = kc;
   }
 
-  async list(path: string, options: ListOptions): Promise<ListResult> {
-    const items: unknown[] = [];
+  async *list(path: string, options: ListOptions): AsyncIterable<ListPage> {
     let cont: string | undefined;
-    let resourceVersion = '';
     do {
-      const query: Record<string, string> = { limit: String(PAGE_SIZE) };
+      const query: Record<string, string> = {
+        limit: String(options.pageSize ?? DEFAULT_PAGE_SIZE),
+      };
       if (cont) query.continue = cont;
       if (options.labelSelector) query.labelSelector = options.labelSelector;
       if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
       const accept = options.metadataOnly ? METADATA_LIST_ACCEPT : 'application/json';
       const { response, close } = await this.#get(path, query, accept, options.signal);
+      let page: z.infer<typeof listPage>;
       try {
         if (response.status !== 200) throw await httpError('list', path, response);
-        const page = listPage.parse(await response.json());
-        items.push(...(page.items ?? []));
-        resourceVersion = page.metadata?.resourceVersion ?? '';
-        cont = page.metadata?.continue || undefined;
+        page = listPage.parse(await response.json());
       } finally {
         await close();
       }
+      cont = page.metadata?.continue || undefined;
+      yield { items: page.items ?? [], resourceVersion: page.metadata?.resourceVersion ?? '' };
     } while (cont);
-    return { items, resourceVersion };
   }
 
   async *watch(path: string, options: WatchOptions): AsyncIterable<WatchEvent> {

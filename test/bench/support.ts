@@ -115,15 +115,27 @@ export async function until(
   }
 }
 
-/** CPU seconds (user + system) and peak resident memory (VmHWM, MiB) of a live process. */
-export function processStats(pid: number): { cpuSeconds: number; peakRssMiB: number } {
+/**
+ * CPU seconds (user + system), peak resident memory (VmHWM, MiB) and resident memory now (VmRSS,
+ * MiB) of a live process.
+ */
+export function processStats(pid: number): {
+  cpuSeconds: number;
+  peakRssMiB: number;
+  rssMiB: number;
+} {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 and 15 of stat (utime, stime), counted after the command name: indexes 11, 12.
   const ticks = Number(fields[11]) + Number(fields[12]);
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-  return { cpuSeconds: ticks / 100, peakRssMiB: Number(hwm?.[1] ?? 0) / 1024 };
+  const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+  return {
+    cpuSeconds: ticks / 100,
+    peakRssMiB: Number(hwm?.[1] ?? 0) / 1024,
+    rssMiB: Number(rss?.[1] ?? 0) / 1024,
+  };
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */

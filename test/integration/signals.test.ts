@@ -101,8 +101,9 @@ function scriptProcess(run: Run, script: string): number {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (basename(argv[0] ?? '') === 'node' && argv[1]?.endsWith(script))
-        nodes.push(Number(entry));
+      // The script is node's first argument that is not a node flag (`npm start` passes some).
+      const first = argv.slice(1).find((a) => !a.startsWith('-'));
+      if (basename(argv[0] ?? '') === 'node' && first?.endsWith(script)) nodes.push(Number(entry));
     } catch {}
   }
   const under = (pid: number): boolean => {

@@ -113,15 +113,42 @@ describe('StatusWriter', () => {
 
   it('knows the echo of its own write for 30 s, and only at its resourceVersion', async () => {
     const { writer, clock, obj } = setup();
-    const { resourceVersion } = await writer.write(obj, { observedGeneration: 9 });
-    expect(resourceVersion).toBeDefined();
+    const echoOf = async (observedGeneration: number) => {
+      const { resourceVersion } = await writer.write(obj, { observedGeneration });
+      expect(resourceVersion).toBeDefined();
+      return { ...obj, metadata: { ...obj.metadata, resourceVersion } };
+    };
+    const first = await echoOf(9);
+    expect(writer.isOwnEcho(obj)).toBe(false);
+    expect(writer.isOwnEcho(first)).toBe(true);
+    const late = await echoOf(10);
+    await clock.advance(ECHO_WINDOW_MS);
+    expect(writer.isOwnEcho(late)).toBe(true);
+    const tooLate = await echoOf(11);
+    await clock.advance(ECHO_WINDOW_MS + 1);
+    expect(writer.isOwnEcho(tooLate)).toBe(false);
+  });
+
+  it('forgets a write once the cache shows it, so nothing is kept per resource', async () => {
+    const { writer, obj } = setup();
+    const { resourceVersion } = await writer.write(obj, { observedGeneration: 2 });
+    expect(writer.remembered).toBe(1);
+    // The cache is older: the write is put back and still remembered.
+    expect(statusOf(writer.view(obj))).toEqual({ observedGeneration: 2 });
+    expect(writer.remembered).toBe(1);
+    // The watch brought the write back: the cache has it, nothing is remembered any more.
     const echo = { ...obj, metadata: { ...obj.metadata, resourceVersion } };
     expect(writer.isOwnEcho(echo)).toBe(true);
-    expect(writer.isOwnEcho(obj)).toBe(false);
-    await clock.advance(ECHO_WINDOW_MS);
-    expect(writer.isOwnEcho(echo)).toBe(true);
-    await clock.advance(1);
-    expect(writer.isOwnEcho(echo)).toBe(false);
+    expect(writer.remembered).toBe(0);
+    expect(writer.view(echo)).toBe(echo);
+
+    // The echo came before the write's response (not recognised): the next view forgets it.
+    const again = await writer.write(echo, { observedGeneration: 3 });
+    const cached = { ...echo, status: { observedGeneration: 3 } };
+    cached.metadata = { ...echo.metadata, resourceVersion: again.resourceVersion };
+    expect(writer.remembered).toBe(1);
+    expect(writer.view(cached)).toBe(cached);
+    expect(writer.remembered).toBe(0);
   });
 
   it('throws without writing once the signal has aborted', async () => {

@@ -107,19 +107,40 @@ export class StatusWriter {
     return { written: true, ...(resourceVersion ? { resourceVersion } : {}) };
   }
 
-  /** `obj` with the status this process wrote last, when the cache has not caught up yet. */
+  /**
+   * `obj` with the status this process wrote last, when the cache has not caught up yet. Once
+   * the cache holds the version we wrote, the remembered status is dropped: it is in the cache,
+   * and keeping one status per resource for the life of the process is what made memory grow
+   * with the number of resources.
+   */
   view<T extends StatusSubject>(obj: T): T {
-    const mine = this.#written.get(idOf(obj));
+    const id = idOf(obj);
+    const mine = this.#written.get(id);
     if (!mine || mine.uid !== obj.metadata.uid) return obj;
+    if (mine.resourceVersion && mine.resourceVersion === obj.metadata.resourceVersion) {
+      this.#written.delete(id);
+      return obj;
+    }
     return { ...obj, status: mine.status };
   }
 
-  /** Whether a watch event of `obj` is the echo of our own status write (nothing to do). */
+  /**
+   * Whether a watch event of `obj` is the echo of our own status write (nothing to do). The
+   * informer caches the event's object before asking, so an echo also ends the need to remember
+   * that write.
+   */
   isOwnEcho(obj: StatusSubject): boolean {
-    const mine = this.#written.get(idOf(obj));
+    const id = idOf(obj);
+    const mine = this.#written.get(id);
     if (!mine?.resourceVersion) return false;
-    if (this.#o.clock.now() - mine.at > ECHO_WINDOW_MS) return false;
-    return mine.resourceVersion === obj.metadata.resourceVersion;
+    if (mine.resourceVersion !== obj.metadata.resourceVersion) return false;
+    if (mine.uid === obj.metadata.uid) this.#written.delete(id);
+    return this.#o.clock.now() - mine.at <= ECHO_WINDOW_MS;
+  }
+
+  /** Writes remembered because the cache has not shown them yet (tests, memory checks). */
+  get remembered(): number {
+    return this.#written.size;
   }
 
   /** Drops what is remembered of a deleted object. */

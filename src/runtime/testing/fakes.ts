@@ -5,12 +5,13 @@
  */
 import type { KubeObject } from '../informer.ts';
 import type { LeaseRecord, LeaseStore } from '../leader.ts';
-import type {
-  ListOptions,
-  ListResult,
-  ListWatchClient,
-  WatchEvent,
-  WatchOptions,
+import {
+  DEFAULT_PAGE_SIZE,
+  type ListOptions,
+  type ListPage,
+  type ListWatchClient,
+  type WatchEvent,
+  type WatchOptions,
 } from '../listwatch.ts';
 
 /** A scripted watch stream: the test pushes events, closes it or fails it. */
@@ -66,17 +67,32 @@ export class FakeWatch implements AsyncIterable<WatchEvent> {
 export class FakeApi implements ListWatchClient {
   readonly objects = new Map<string, KubeObject>();
   readonly lists: string[] = [];
+  /** Pages served, in order: the path and how many objects each held. */
+  readonly pages: Array<{ path: string; items: number }> = [];
   readonly watches: FakeWatch[] = [];
+  /** Thrown, one per list, before its first page. */
   listFailures: unknown[] = [];
+  /** Thrown, one per list, in place of the page at index `page` (e.g. an expired continue). */
+  pageFailures: Array<{ page: number; error: unknown }> = [];
   #rv = 100;
 
-  async list(path: string, _options: ListOptions): Promise<ListResult> {
+  async *list(path: string, options: ListOptions): AsyncIterable<ListPage> {
     this.lists.push(path);
     const failure = this.listFailures.shift();
     if (failure) throw failure;
     const ns = /\/namespaces\/([^/]+)\//.exec(path)?.[1];
-    const items = [...this.objects.values()].filter((o) => !ns || o.metadata.namespace === ns);
-    return { items: structuredClone(items), resourceVersion: String(this.#rv) };
+    // A snapshot at the start, as the API server serves every page from one resourceVersion.
+    const items = structuredClone(
+      [...this.objects.values()].filter((o) => !ns || o.metadata.namespace === ns),
+    );
+    const resourceVersion = String(this.#rv);
+    const size = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    for (let page = 0, start = 0; page === 0 || start < items.length; page++, start += size) {
+      if (this.pageFailures[0]?.page === page) throw this.pageFailures.shift()?.error;
+      const slice = items.slice(start, start + size);
+      this.pages.push({ path, items: slice.length });
+      yield { items: slice, resourceVersion };
+    }
   }
 
   watch(path: string, options: WatchOptions): AsyncIterable<WatchEvent> {

@@ -6,10 +6,11 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { realClock } from '../../../src/runtime/clock.ts';
 import { Informer, type RestartReason } from '../../../src/runtime/informer.ts';
-import { reuseConnections } from '../../../src/runtime/kube.ts';
+import { KubeHttpError, reuseConnections } from '../../../src/runtime/kube.ts';
 import {
   KubeListWatchClient,
   type ListOptions,
+  type ListPage,
   type ListWatchClient,
   type WatchEvent,
   type WatchOptions,
@@ -37,7 +38,7 @@ class Sabotaged implements ListWatchClient {
     this.#mode = mode;
   }
 
-  list(path: string, options: ListOptions) {
+  list(path: string, options: ListOptions): AsyncIterable<ListPage> {
     return this.#real.list(path, options);
   }
 
@@ -182,6 +183,55 @@ describe('Informer on a real API server', () => {
         .map((o) => o.metadata.name)
         .sort(),
     ).toEqual(['existing', 'later', 'missed']);
+  });
+
+  it('lists page by page (limit/continue), relists when a continue expired, keeps no managedFields', async () => {
+    for (let i = 0; i < 25; i++)
+      await createConfigMap(`paged-${String(i).padStart(2, '0')}`, 'paged');
+    const real = new KubeListWatchClient(reuseConnections(kubeConfig()));
+    const pages: Array<{ items: number; managedFields: number }> = [];
+    let lists = 0;
+    // The real pages, counted; the first list's second page replaced by the API server's answer
+    // to a continue token older than etcd's compaction (a fresh cluster has compacted nothing).
+    const client: ListWatchClient = {
+      list: async function* (path, options) {
+        lists++;
+        let page = 0;
+        for await (const p of real.list(path, options)) {
+          if (lists === 1 && ++page === 2) {
+            throw new KubeHttpError(410, 'Expired', 'The provided continue parameter is too old');
+          }
+          const managedFields = p.items.filter(
+            (o) => (o as { metadata?: { managedFields?: unknown } }).metadata?.managedFields,
+          ).length;
+          pages.push({ items: p.items.length, managedFields });
+          yield p;
+        }
+      },
+      watch: (path, options) => real.watch(path, options),
+    };
+    const restarts: RestartReason[] = [];
+    const informer = new Informer({
+      client,
+      clock: realClock,
+      log,
+      type: configMaps,
+      namespaces: [namespace],
+      labelSelector: 'group=paged',
+      pageSize: 10,
+      onRestart: (r) => restarts.push(r),
+    });
+    running.push(informer);
+    informer.start();
+    await informer.waitForSync();
+    expect(restarts).toEqual(['expired']);
+    expect(lists).toBe(2);
+    // The first list's page, then the whole relist in pages of 10.
+    expect(pages.map((p) => p.items)).toEqual([10, 10, 10, 5]);
+    expect(pages.every((p) => p.managedFields === p.items)).toBe(true);
+    const cached = informer.list();
+    expect(cached).toHaveLength(25);
+    expect(cached.filter((o) => 'managedFields' in o.metadata)).toEqual([]);
   });
 
   it('watches Secrets as metadata only, never holding their data', async () => {
