@@ -98,6 +98,7 @@ function setup() {
     else externalSecrets.remove(NS, 'db');
   };
   const t = {
+    reconciler,
     clock,
     core,
     resources,
@@ -181,6 +182,17 @@ describe('ExternalSecretReconciler', () => {
     expect(t.resources.writes).toHaveLength(before.status);
     expect(t.core.reads).toBe(before.reads);
     expect(t.smReads()).toBe(1);
+  });
+
+  it("recognises the watch event of its own Secret write, and no one else's change", async () => {
+    const t = setup();
+    await synced(t);
+    const key = { namespace: NS, name: 'db' };
+    const written = t.core.get(NS, 'db') as unknown as KubeObject;
+    expect(t.reconciler.isOwnSecretEcho(key, written)).toBe(true);
+    expect(t.reconciler.isOwnSecretEcho({ namespace: NS, name: 'other' }, written)).toBe(false);
+    const edited = { ...written, metadata: { ...written.metadata, resourceVersion: '1' } };
+    expect(t.reconciler.isOwnSecretEcho(key, edited)).toBe(false);
   });
 
   it('right after its own status write (cache still old) it does not sync again', async () => {

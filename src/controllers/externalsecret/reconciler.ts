@@ -117,6 +117,14 @@ export class ExternalSecretReconciler implements Reconciler {
     return this.#status.isOwnEcho(obj);
   }
 
+  /** Whether `secret` is exactly as the last write by the ExternalSecret `key` left it. */
+  isOwnSecretEcho(key: ObjectKey, secret: KubeObject): boolean {
+    return this.#targets.wroteVersion(
+      `${key.namespace ?? ''}/${key.name}`,
+      secret.metadata.resourceVersion,
+    );
+  }
+
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result | undefined> {
     const namespace = key.namespace as string;
     const id = `${namespace}/${key.name}`;

@@ -99,18 +99,21 @@ export function registerExternalSecretController(
   ];
   // The echo of our own status write changes nothing we act on.
   controller.watch(externalSecrets, { filter: (obj) => !reconciler.isOwnEcho(obj) });
-  // A Secret event wakes every ExternalSecret that writes it (by target name or owner).
-  controller.watch(managedSecrets, {
-    map: (secret) => {
-      const namespace = secret.metadata.namespace as string;
-      const keys = targets.writersOf(namespace, secret.metadata.name);
-      for (const ref of secret.metadata.ownerReferences ?? []) {
-        if (ref.kind === 'ExternalSecret' && !keys.some((k) => k.name === ref.name)) {
-          keys.push({ namespace, name: ref.name });
-        }
+  // A Secret event wakes every ExternalSecret that writes it (by target name or owner), except
+  // the echo of our own write (deletions always wake them).
+  const writersOf = (secret: KubeObject): ObjectKey[] => {
+    const namespace = secret.metadata.namespace as string;
+    const keys = targets.writersOf(namespace, secret.metadata.name);
+    for (const ref of secret.metadata.ownerReferences ?? []) {
+      if (ref.kind === 'ExternalSecret' && !keys.some((k) => k.name === ref.name)) {
+        keys.push({ namespace, name: ref.name });
       }
-      return keys;
-    },
+    }
+    return keys;
+  };
+  controller.watch(managedSecrets, {
+    map: writersOf,
+    filter: (secret) => !writersOf(secret).some((k) => reconciler.isOwnSecretEcho(k, secret)),
   });
 
   // A templateFrom ConfigMap event wakes the ExternalSecrets of its namespace that name it.

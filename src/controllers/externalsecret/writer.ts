@@ -126,6 +126,15 @@ export class TargetSecrets {
     return `deleted Secret ${name}`;
   }
 
+  /**
+   * Whether `resourceVersion` is the one our last write of this resource's Secret left: the
+   * watch event that follows our own write, which tells the resource nothing new.
+   */
+  wroteVersion(id: string, resourceVersion: string | undefined): boolean {
+    const written = this.#written.get(id)?.resourceVersion;
+    return written !== undefined && written === resourceVersion;
+  }
+
   forget(id: string): void {
     this.#written.delete(id);
   }
