@@ -2,9 +2,10 @@
 // deletion and on deletion of the ExternalSecret, a Secret deleted by hand, a renamed target,
 // and a Secret that belongs to someone else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, eventually } from '../support/cluster.ts';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.ts';
-import { type RunningOperator, startOperator } from '../support/operator.ts';
+import { eventually } from '../support/cluster.ts';
+import type { TestEmulator } from '../support/emulator.ts';
+import { startFixture, stopFixture } from '../support/fixture.ts';
+import type { RunningOperator } from '../support/operator.ts';
 import {
   core,
   createExternalSecret,
@@ -25,16 +26,10 @@ let operator: RunningOperator;
 let forced = 0;
 
 beforeAll(async () => {
-  namespace = await createNamespace('es-life');
-  sm = await startTestEmulator({ namespace });
-  operator = await startOperator({ namespaces: [namespace] });
-  await sm.waitReady();
+  ({ namespace, sm, operator } = await startFixture('es-life'));
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await sm?.stop();
-});
+afterAll(() => stopFixture(operator, sm));
 
 function spec(rest: Record<string, unknown>): Record<string, unknown> {
   return { storeRef: sm.storeRef, refreshInterval: '1h', ...rest };

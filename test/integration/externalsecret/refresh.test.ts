@@ -3,8 +3,9 @@
 // leaves the Secret intact and recovers, an operator restart rewrites nothing, and no secret
 // value ever reaches the log, an Event or status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, eventually } from '../support/cluster.ts';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.ts';
+import { eventually } from '../support/cluster.ts';
+import type { TestEmulator } from '../support/emulator.ts';
+import { startFixture, stopFixture } from '../support/fixture.ts';
 import { type RunningOperator, startOperator } from '../support/operator.ts';
 import {
   apps,
@@ -26,16 +27,10 @@ let operator: RunningOperator;
 const allLogs: string[] = [];
 
 beforeAll(async () => {
-  namespace = await createNamespace('es-refresh');
-  sm = await startTestEmulator({ namespace });
-  operator = await startOperator({ namespaces: [namespace] });
-  await sm.waitReady();
+  ({ namespace, sm, operator } = await startFixture('es-refresh'));
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await sm?.stop();
-});
+afterAll(() => stopFixture(operator, sm));
 
 function spec(rest: Record<string, unknown>): Record<string, unknown> {
   return { storeRef: sm.storeRef, ...rest };

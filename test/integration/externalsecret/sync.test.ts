@@ -3,9 +3,10 @@
 // annotations and owner, and the rules for iam_credentials. Real API server, emulator behind a
 // SecretStore.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, eventually } from '../support/cluster.ts';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.ts';
-import { type RunningOperator, startOperator } from '../support/operator.ts';
+import { eventually } from '../support/cluster.ts';
+import type { TestEmulator } from '../support/emulator.ts';
+import { startFixture, stopFixture } from '../support/fixture.ts';
+import type { RunningOperator } from '../support/operator.ts';
 import {
   createExternalSecret,
   decoded,
@@ -23,16 +24,10 @@ let sm: TestEmulator;
 let operator: RunningOperator;
 
 beforeAll(async () => {
-  namespace = await createNamespace('es-sync');
-  sm = await startTestEmulator({ namespace });
-  operator = await startOperator({ namespaces: [namespace] });
-  await sm.waitReady();
+  ({ namespace, sm, operator } = await startFixture('es-sync'));
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await sm?.stop();
-});
+afterAll(() => stopFixture(operator, sm));
 
 function spec(rest: Record<string, unknown>): Record<string, unknown> {
   return { storeRef: sm.storeRef, refreshInterval: '1h', ...rest };

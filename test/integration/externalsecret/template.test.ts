@@ -2,9 +2,9 @@
 // type, mergePolicy both ways, a rotation that re-renders, templateFrom ConfigMaps that are
 // watched, and a failing template that writes nothing and leaks nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace } from '../support/cluster.ts';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.ts';
-import { type RunningOperator, startOperator } from '../support/operator.ts';
+import type { TestEmulator } from '../support/emulator.ts';
+import { startFixture, stopFixture } from '../support/fixture.ts';
+import type { RunningOperator } from '../support/operator.ts';
 import {
   core,
   createExternalSecret,
@@ -23,16 +23,10 @@ let sm: TestEmulator;
 let operator: RunningOperator;
 
 beforeAll(async () => {
-  namespace = await createNamespace('es-template');
-  sm = await startTestEmulator({ namespace });
-  operator = await startOperator({ namespaces: [namespace] });
-  await sm.waitReady();
+  ({ namespace, sm, operator } = await startFixture('es-template'));
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await sm?.stop();
-});
+afterAll(() => stopFixture(operator, sm));
 
 const smtp = { type: 'username_password', name: SEED.smtp.name };
 

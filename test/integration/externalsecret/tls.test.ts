@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { connect, createServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeedFile } from '../../../src/emulator/index.ts';
-import { createNamespace } from '../support/cluster.ts';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.ts';
-import { type RunningOperator, startOperator } from '../support/operator.ts';
+import type { TestEmulator } from '../support/emulator.ts';
+import { startFixture, stopFixture } from '../support/fixture.ts';
+import type { RunningOperator } from '../support/operator.ts';
 import { createExternalSecret, decoded, readyOf, waitForReason, waitForSecret } from './helpers.ts';
 
 const SAMPLE_SEED = new URL('../../../src/emulator/sample-seed.yaml', import.meta.url).pathname;
@@ -18,16 +18,10 @@ let sm: TestEmulator;
 let operator: RunningOperator;
 
 beforeAll(async () => {
-  namespace = await createNamespace('es-tls');
-  sm = await startTestEmulator({ namespace });
-  operator = await startOperator({ namespaces: [namespace] });
-  await sm.waitReady();
+  ({ namespace, sm, operator } = await startFixture('es-tls'));
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await sm?.stop();
-});
+afterAll(() => stopFixture(operator, sm));
 
 /** Serves TLS with `cert`/`key`; a client trusting only `ca` connects as `servername`. */
 async function handshake(

@@ -2,9 +2,9 @@
 // of the emulator (with the store's IAM token), a version older than previous has no data, and
 // iam_credentials refuse a version.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace } from '../support/cluster.ts';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.ts';
-import { type RunningOperator, startOperator } from '../support/operator.ts';
+import type { TestEmulator } from '../support/emulator.ts';
+import { startFixture, stopFixture } from '../support/fixture.ts';
+import type { RunningOperator } from '../support/operator.ts';
 import {
   createExternalSecret,
   decoded,
@@ -19,16 +19,10 @@ let sm: TestEmulator;
 let operator: RunningOperator;
 
 beforeAll(async () => {
-  namespace = await createNamespace('es-version');
-  sm = await startTestEmulator({ namespace });
-  operator = await startOperator({ namespaces: [namespace] });
-  await sm.waitReady();
+  ({ namespace, sm, operator } = await startFixture('es-version'));
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await sm?.stop();
-});
+afterAll(() => stopFixture(operator, sm));
 
 describe('remoteRef.version', () => {
   it('reads current, previous (by name) and a version ID side by side', async () => {

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { GROUP, PLURALS, VERSION } from '../../../src/api/group.ts';
 import { parseIAMCredentialLease } from '../../../src/api/index.ts';
-import { createNamespace, eventually } from '../support/cluster.ts';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.ts';
-import { type RunningOperator, startOperator } from '../support/operator.ts';
+import { eventually } from '../support/cluster.ts';
+import type { TestEmulator } from '../support/emulator.ts';
+import { startFixture, stopFixture } from '../support/fixture.ts';
+import type { RunningOperator } from '../support/operator.ts';
 import { apps, core, custom } from './harness.ts';
 
 const dir = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -38,16 +39,10 @@ let sm: TestEmulator;
 let operator: RunningOperator;
 
 beforeAll(async () => {
-  namespace = await createNamespace('lease-examples');
-  sm = await startTestEmulator({ namespace });
-  operator = await startOperator({ namespaces: [namespace] });
-  await sm.waitReady();
+  ({ namespace, sm, operator } = await startFixture('lease-examples'));
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await sm?.stop();
-});
+afterAll(() => stopFixture(operator, sm));
 
 describe('examples/lease-*.yaml', () => {
   it('has lease examples', () => {
