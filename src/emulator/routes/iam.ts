@@ -1,7 +1,8 @@
 import { roleAllows } from '../access.ts';
 import type { IamToken } from '../iam.ts';
 import { ApiError, json, noContent, type Reply } from '../reply.ts';
-import { versionByRef } from '../store.ts';
+import type { Permission } from '../router.ts';
+import { type Secret, versionByRef } from '../store.ts';
 import type { RequestContext, Route } from './context.ts';
 
 /** The IAM access token of an `Authorization: Bearer` header, as IAM-fronted APIs require. */
@@ -12,6 +13,29 @@ export function bearer(ctx: RequestContext): IamToken {
   if (!verified)
     throw new ApiError(401, 'the IAM access token is missing, invalid or expired', 'unauthorized');
   return verified;
+}
+
+/**
+ * The secret a REST API v2 request names, for a bearer whose role allows `perm` (`denied` is the
+ * 403 message) and whose key may see the secret's group; 404 when there is no such secret.
+ */
+export function restSecret(
+  ctx: RequestContext,
+  secretId: string,
+  perm: Permission,
+  denied: string,
+): Secret {
+  const t = bearer(ctx);
+  const w = ctx.world;
+  const role = t.key.role;
+  if (role === undefined || !roleAllows(role, perm)) throw new ApiError(403, denied, 'forbidden');
+  const secret = w.store.secrets.get(secretId);
+  const groups = t.key.groups?.map((g) => w.store.resolveGroupId(g) ?? g);
+  if (secret && groups && !groups.includes(secret.groupId)) {
+    throw new ApiError(403, 'you do not have access to this secret', 'forbidden');
+  }
+  if (!secret) throw new ApiError(404, `secret ${secretId} not found`, 'secret_not_found');
+  return secret;
 }
 
 function exchangeToken(ctx: RequestContext): Reply {
@@ -42,18 +66,13 @@ function deleteServiceId(ctx: RequestContext, id: string): Reply {
  * version, as documented); for other types it drops that version's payload.
  */
 function deleteVersionData(ctx: RequestContext, secretId: string, versionId: string): Reply {
-  const t = bearer(ctx);
   const w = ctx.world;
-  const role = t.key.role;
-  if (role === undefined || !roleAllows(role, 'write')) {
-    throw new ApiError(403, 'you do not have access to delete secret version data', 'forbidden');
-  }
-  const secret = w.store.secrets.get(secretId);
-  const groups = t.key.groups?.map((g) => w.store.resolveGroupId(g) ?? g);
-  if (secret && groups && !groups.includes(secret.groupId)) {
-    throw new ApiError(403, 'you do not have access to this secret', 'forbidden');
-  }
-  if (!secret) throw new ApiError(404, `secret ${secretId} not found`, 'secret_not_found');
+  const secret = restSecret(
+    ctx,
+    secretId,
+    'write',
+    'you do not have access to delete secret version data',
+  );
   if (secret.type === 'iam_credentials') {
     const latest = w.credentials.latest(secret.id);
     if (latest && (versionId === 'current' || versionId === latest.id)) {

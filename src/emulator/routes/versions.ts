@@ -4,12 +4,11 @@
 // Only the current and previous versions keep their payload; an older one answers 200 with its
 // metadata and `payload_available: false`, and no secret fields (as the service documents: it
 // keeps the metadata of up to 50 versions, and the data of the two newest only).
-import { roleAllows } from '../access.ts';
 import { ApiError, json, type Reply } from '../reply.ts';
 import { aliasOf, type SecretVersion, versionByRef } from '../store.ts';
 import { rfc3339 } from '../util.ts';
 import type { RequestContext, Route } from './context.ts';
-import { bearer } from './iam.ts';
+import { restSecret } from './iam.ts';
 
 /** A version's `secret_data` (the Vault API's shape) in the REST API's field names. */
 function restFields(type: string, data: Record<string, unknown>): Record<string, unknown> {
@@ -24,18 +23,12 @@ function restFields(type: string, data: Record<string, unknown>): Record<string,
 }
 
 function getVersion(ctx: RequestContext, secretId: string, versionId: string): Reply {
-  const t = bearer(ctx);
-  const w = ctx.world;
-  const role = t.key.role;
-  if (role === undefined || !roleAllows(role, 'value')) {
-    throw new ApiError(403, 'you do not have access to read secret versions', 'forbidden');
-  }
-  const secret = w.store.secrets.get(secretId);
-  const groups = t.key.groups?.map((g) => w.store.resolveGroupId(g) ?? g);
-  if (secret && groups && !groups.includes(secret.groupId)) {
-    throw new ApiError(403, 'you do not have access to this secret', 'forbidden');
-  }
-  if (!secret) throw new ApiError(404, `secret ${secretId} not found`, 'secret_not_found');
+  const secret = restSecret(
+    ctx,
+    secretId,
+    'value',
+    'you do not have access to read secret versions',
+  );
   if (secret.type === 'iam_credentials') {
     // Its versions are minted credentials; reading one through this route is not emulated.
     throw new ApiError(
