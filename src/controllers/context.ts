@@ -1,8 +1,8 @@
 // What every controller's registration gets (built once in index.ts). Its own module, so that
 // index.ts can import the registrations without them importing index.ts back.
-import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Clock } from '../runtime/clock.ts';
 import type { Informer, KubeObject } from '../runtime/informer.ts';
+import type { CoreApi } from '../runtime/kubeapi.ts';
 import type { Manager } from '../runtime/manager.ts';
 import type { SecretsManagerClientPool } from '../secretsmanager/index.ts';
 import type { EventRecorder } from './shared/events.ts';
@@ -16,7 +16,7 @@ export interface ControllerContext {
   clock: Clock;
   /** Jitter source of every controller (default Math.random; tests pin it). */
   random: () => number;
-  core: CoreV1Api;
+  core: CoreApi;
   resources: CustomResources;
   events: EventRecorder;
   stores: StoreRegistry;

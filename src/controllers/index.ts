@@ -1,6 +1,5 @@
 // Wires every controller of the operator into a Manager: the store side shared by all, then
 // one registration per resource kind. Each registration gets the same ControllerContext.
-import { CoreV1Api } from '@kubernetes/client-node';
 import { ownNamespace } from '../runtime/kube.ts';
 import type { Manager } from '../runtime/manager.ts';
 import {
@@ -52,7 +51,7 @@ export function registerControllers(
   deps: ControllerDeps = {},
 ): ControllerContext {
   const { kubeConfig, clock, log } = manager;
-  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const core = kubeConfig.core;
   const pool = new SecretsManagerClientPool({
     registry: manager.metrics.registry,
     clock,
@@ -79,8 +78,8 @@ export function registerControllers(
     clock,
     random: deps.random ?? Math.random,
     core,
-    resources: new CustomResources(kubeConfig),
-    events: new EventRecorder({ kubeConfig, clock, log }),
+    resources: new CustomResources(kubeConfig.custom),
+    events: new EventRecorder({ api: kubeConfig.core, clock, log }),
     stores,
     pool,
     hashKey:

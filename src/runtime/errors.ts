@@ -1,5 +1,3 @@
-import { ApiException } from '@kubernetes/client-node';
-
 /**
  * A reconcile error that retrying cannot fix (an invalid spec, a forbidden namespace). The work
  * queue records it (metric + log) and does not requeue the key; the next change to the resource
@@ -17,6 +15,29 @@ export class TerminalError extends Error {
 
 export function isTerminalError(err: unknown): err is TerminalError {
   return err instanceof TerminalError;
+}
+
+/**
+ * An HTTP error answer of the API server: the status code and the Status `reason` and `message`,
+ * never the body or headers (a Secret's data must not reach a log line through an error).
+ */
+export class KubeHttpError extends Error {
+  /** The HTTP status. */
+  readonly code: number;
+  /** The Kubernetes Status `reason` (e.g. `Expired`, `Forbidden`), when the server sent one. */
+  readonly reason: string | undefined;
+
+  constructor(code: number, reason: string | undefined, message: string) {
+    super(message);
+    this.name = 'KubeHttpError';
+    this.code = code;
+    this.reason = reason;
+  }
+
+  /** The HTTP status, as `describeError` and log lines name it. */
+  get status(): number {
+    return this.code;
+  }
 }
 
 /** What may be logged about an error: no bodies, headers or request options, ever. */
@@ -37,7 +58,6 @@ function truncate(s: string): string {
 
 /** A Kubernetes `Status` body as the API server sends it with errors. */
 function statusText(body: unknown): string | undefined {
-  // client-node hands the body over as text when it could not map it to a model type.
   if (typeof body === 'string') {
     try {
       return statusText(JSON.parse(body));
@@ -52,20 +72,29 @@ function statusText(body: unknown): string | undefined {
 }
 
 /**
+ * An error that carries a whole HTTP response (client-node's `ApiException`, which tests and
+ * tools still use, puts body and headers in its message). Recognised by shape, so the runtime
+ * needs no import of client-node.
+ */
+function carriesResponse(err: Error): err is Error & { code: number; body: unknown } {
+  const e = err as { code?: unknown };
+  return typeof e.code === 'number' && 'body' in err && 'headers' in err;
+}
+
+/**
  * Describes an error for a log line, a status condition or an Event without leaking anything:
- * client-node's `ApiException` puts the whole response body and headers in its message, so for
- * those only the HTTP code and the Status reason/message are kept. Other errors keep name,
- * message (truncated), a string or numeric `code`, a numeric `status`, and one level of cause.
- * Errors from our own clients are written so that their messages carry no secret material.
+ * of an error that carries an HTTP response (client-node's `ApiException`) only the HTTP code
+ * and the Status reason/message are kept. Other errors keep name, message (truncated), a string
+ * or numeric `code`, a numeric `status`, and one level of cause. Errors from our own clients are written so that their messages carry no secret
+ * material (`KubeHttpError` holds only the Status reason and message, never a body).
  */
 export function describeError(err: unknown, depth = 0): SafeError {
-  if (err instanceof ApiException) {
-    const text = statusText(err.body);
+  if (err instanceof Error && carriesResponse(err)) {
     return {
-      name: 'ApiException',
+      name: err.name === 'Error' ? err.constructor.name : err.name,
       status: err.code,
       code: err.code,
-      message: truncate(text ?? `Kubernetes API answered HTTP ${err.code}`),
+      message: truncate(statusText(err.body) ?? `Kubernetes API answered HTTP ${err.code}`),
     };
   }
   if (err instanceof Error) {

@@ -1,7 +1,8 @@
-import { CoordinationV1Api, type KubeConfig, V1MicroTime } from '@kubernetes/client-node';
 import { type Cancel, type Clock, sleep } from './clock.ts';
 import { describeError } from './errors.ts';
 import { isApiError } from './kube.ts';
+import type { CoordinationApi } from './kubeapi.ts';
+import type { KubeClient } from './kubeclient.ts';
 import type { Logger } from './logger.ts';
 
 /** The election state kept in the Lease's spec. Times are epoch milliseconds. */
@@ -35,14 +36,27 @@ function toMillis(t: unknown): number {
   return 0;
 }
 
+/**
+ * A `MicroTime` as the API server writes it (RFC 3339, six fractional digits): the body is plain
+ * JSON, so the Lease's times are sent as these strings, and the V1Lease type's `Date` is a lie
+ * the cast below admits.
+ */
+export function microTime(ms: number): Date {
+  const iso = new Date(ms).toISOString(); // 2026-11-27T05:00:00.123Z
+  return `${iso.slice(0, -1)}000Z` as unknown as Date;
+}
+
 /** A `coordination.k8s.io/v1` Lease on the API server. */
 export class KubeLeaseStore implements LeaseStore {
-  readonly #api: CoordinationV1Api;
+  readonly #api: Pick<
+    CoordinationApi,
+    'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'
+  >;
   readonly #namespace: string;
   readonly #name: string;
 
-  constructor(kc: KubeConfig, namespace: string, name: string) {
-    this.#api = kc.makeApiClient(CoordinationV1Api);
+  constructor(kube: Pick<KubeClient, 'coordination'>, namespace: string, name: string) {
+    this.#api = kube.coordination;
     this.#namespace = namespace;
     this.#name = name;
   }
@@ -101,8 +115,8 @@ export class KubeLeaseStore implements LeaseStore {
     return {
       holderIdentity: r.holderIdentity === '' ? undefined : r.holderIdentity,
       leaseDurationSeconds: r.leaseDurationSeconds,
-      acquireTime: new V1MicroTime(r.acquireTime),
-      renewTime: new V1MicroTime(r.renewTime),
+      acquireTime: microTime(r.acquireTime),
+      renewTime: microTime(r.renewTime),
       leaseTransitions: r.leaseTransitions,
     };
   }

@@ -1,7 +1,6 @@
-import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch } from 'undici';
 import { z } from 'zod';
-import { isSharedDispatcher, KubeHttpError } from './kube.ts';
+import { KubeHttpError } from './errors.ts';
+import type { KubeClient } from './kubeclient.ts';
 
 /**
  * Raw LIST and WATCH requests against the API server. client-node's `Watch` cannot send an
@@ -96,13 +95,15 @@ const statusBody = z.object({
 });
 
 export const DEFAULT_PAGE_SIZE = 500;
+/** One page of a LIST, headers to last byte. */
+const LIST_TIMEOUT_MS = 60_000;
 
 /** The API server, through the kubeconfig's authentication. */
 export class KubeListWatchClient implements ListWatchClient {
-  readonly #kc: KubeConfig;
+  readonly #kube: KubeClient;
 
-  constructor(kc: KubeConfig) {
-    this.#kc = kc;
+  constructor(kube: KubeClient) {
+    this.#kube = kube;
   }
 
   async *list(path: string, options: ListOptions): AsyncIterable<ListPage> {
@@ -115,7 +116,7 @@ export class KubeListWatchClient implements ListWatchClient {
       if (options.labelSelector) query.labelSelector = options.labelSelector;
       if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
       const accept = options.metadataOnly ? METADATA_LIST_ACCEPT : 'application/json';
-      const { response, close } = await this.#get(path, query, accept, options.signal);
+      const { response, close } = await this.#get(path, query, accept, options.signal, true);
       let page: z.infer<typeof listPage>;
       try {
         if (response.status !== 200) throw await httpError('list', path, response);
@@ -138,7 +139,8 @@ export class KubeListWatchClient implements ListWatchClient {
     if (options.labelSelector) query.labelSelector = options.labelSelector;
     if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
     const accept = options.metadataOnly ? METADATA_WATCH_ACCEPT : 'application/json';
-    const { response, close } = await this.#get(path, query, accept, options.signal);
+    // No client timeout: the informer restarts a watch silent past its server-side timeout.
+    const { response, close } = await this.#get(path, query, accept, options.signal, false);
     try {
       if (response.status !== 200) throw await httpError('watch', path, response);
       if (!response.body) return;
@@ -157,28 +159,22 @@ export class KubeListWatchClient implements ListWatchClient {
     }
   }
 
-  async #get(path: string, query: Record<string, string>, accept: string, signal: AbortSignal) {
-    const cluster = this.#kc.getCurrentCluster();
-    if (!cluster) throw new Error('no current cluster in the kubeconfig');
-    const url = new URL(cluster.server.replace(/\/$/, '') + path);
-    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-    await this.#kc.applySecurityAuthentication(ctx);
-    const dispatcher = ctx.getDispatcher();
-    const response = await fetch(url, {
-      method: 'GET',
-      headers: { ...ctx.getHeaders(), Accept: accept },
+  async #get(
+    path: string,
+    query: Record<string, string>,
+    accept: string,
+    signal: AbortSignal,
+    bounded: boolean,
+  ) {
+    const response = await this.#kube.fetch('GET', path, {
+      query,
+      accept,
       signal,
-      ...(dispatcher ? { dispatcher } : {}),
+      timeoutMs: bounded ? LIST_TIMEOUT_MS : 0,
     });
-    // Without `reuseConnections` client-node makes a connection pool per request: close that one
-    // when the request is over. A shared pool stays open; the response body is released instead.
+    // The connection pool is shared: release the body so the connection goes back to it.
     const close = async () => {
-      if (dispatcher && !isSharedDispatcher(dispatcher)) {
-        await dispatcher.destroy().catch(() => {});
-      } else if (response.body && !response.bodyUsed) {
-        await response.body.cancel().catch(() => {});
-      }
+      if (response.body && !response.bodyUsed) await response.body.cancel().catch(() => {});
     };
     return { response, close };
   }

@@ -1,14 +1,13 @@
-import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/config.ts';
-import { TerminalError } from './errors.ts';
+import { KubeHttpError, TerminalError } from './errors.ts';
 import type { LeaseRecord } from './leader.ts';
 import { createLogger } from './logger.ts';
 import { Manager } from './manager.ts';
 import { createMetrics } from './metrics.ts';
 import type { ObjectKey, ReconcileContext, Reconciler, Result } from './reconciler.ts';
 import { FakeClock } from './testing/fake-clock.ts';
-import { FakeApi, MemoryLeaseStore } from './testing/fakes.ts';
+import { FakeApi, MemoryLeaseStore, unusedKube } from './testing/fakes.ts';
 
 const widgets = { group: 'test.dev', version: 'v1', plural: 'widgets', namespaced: true };
 const log = createLogger({ level: 'silent' });
@@ -40,7 +39,7 @@ function setup(
   const metrics = createMetrics({ processMetrics: false });
   const manager = new Manager({
     config: config(),
-    kubeConfig: new KubeConfig(),
+    kubeConfig: unusedKube(),
     log: logger,
     clock,
     metrics,
@@ -223,7 +222,7 @@ describe('Manager', () => {
         calls.push(key.name);
         if (calls.filter((c) => c === key.name).length > 1) return undefined;
         if (key.name === 'contended') {
-          throw new ApiException(409, 'Conflict', { reason: 'Conflict' }, {});
+          throw new KubeHttpError(409, 'Conflict', 'Conflict: the object has been modified');
         }
         throw new Error('remote side failed');
       },

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/config.ts';
 import { type Clock, realClock } from './clock.ts';
 import { describeError } from './errors.ts';
 import { HealthChecks, healthRoutes, metricsRoutes, type RunningServer, serve } from './http.ts';
 import { Informer, type KubeObject } from './informer.ts';
-import { ownNamespace } from './kube.ts';
+import { type KubeClient, ownNamespace } from './kube.ts';
 import { type ElectionEnd, KubeLeaseStore, LeaderElector, type LeaseStore } from './leader.ts';
 import { KubeListWatchClient, type ListWatchClient, type ResourceType } from './listwatch.ts';
 import type { Logger } from './logger.ts';
@@ -15,7 +14,7 @@ import { Controller, type Reconciler } from './reconciler.ts';
 
 export interface ManagerOptions {
   config: Config;
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeClient;
   log: Logger;
   clock?: Clock;
   /** Shared with the Secrets Manager client so `/metrics` serves both. */
@@ -66,7 +65,7 @@ export class ManagerError extends Error {
  */
 export class Manager {
   readonly config: Config;
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeClient;
   readonly log: Logger;
   readonly clock: Clock;
   readonly metrics: RuntimeMetrics;

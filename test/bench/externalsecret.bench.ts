@@ -24,6 +24,7 @@ import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import { parseConfig } from '../../src/config/config.ts';
 import { registerControllers } from '../../src/controllers/index.ts';
 import { type Emulator, startEmulator } from '../../src/emulator/index.ts';
+import { loadKubeConfig } from '../../src/runtime/kube.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { Manager } from '../../src/runtime/manager.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
     level: 'info',
     destination: new Writable({ write: (_c, _e, done) => done() }),
   });
-  const manager = new Manager({ config, kubeConfig: kc, log });
+  const manager = new Manager({ config, kubeConfig: loadKubeConfig(kubeconfigPath, {}), log });
   const context = registerControllers(manager, {
     operatorNamespace: namespace,
     ...(values['refresh-slots']

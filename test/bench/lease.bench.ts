@@ -23,6 +23,7 @@ import type { IAMCredentialLeaseStatus } from '../../src/api/index.ts';
 import { parseConfig } from '../../src/config/config.ts';
 import { registerControllers } from '../../src/controllers/index.ts';
 import { startEmulator } from '../../src/emulator/index.ts';
+import { loadKubeConfig } from '../../src/runtime/kube.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { Manager } from '../../src/runtime/manager.ts';
 import { benchCluster } from './support.ts';
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   const operators: Array<{ manager: Manager; context: ReturnType<typeof registerControllers> }> =
     [];
   for (let i = 0; i < OPERATORS; i++) {
-    const manager = new Manager({ config, kubeConfig: kc, log });
+    const manager = new Manager({ config, kubeConfig: loadKubeConfig(cp.kubeconfigPath, {}), log });
     const context = registerControllers(manager, { operatorNamespace: namespace });
     await manager.start();
     operators.push({ manager, context });

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import { RESOURCE_TYPES } from '../../src/controllers/shared/resources.ts';
 import { startEmulator } from '../../src/emulator/index.ts';
@@ -98,7 +98,8 @@ async function report(op: OperatorProcess, label: string, ms: number) {
 async function main(): Promise<void> {
   const cluster = await benchCluster('memory-bench');
   const kubeconfig = cluster.kubeconfigPath;
-  const kc = loadKubeConfig(kubeconfig, {});
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const namespace = `mem-bench-${randomBytes(3).toString('hex')}`;
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
     destination: new Writable({ write: (_c, _e, done) => done() }),
   });
   const watched = new Informer({
-    client: new KubeListWatchClient(kc),
+    client: new KubeListWatchClient(loadKubeConfig(kubeconfig, {})),
     clock: realClock,
     log: quiet,
     type: RESOURCE_TYPES.ExternalSecret,

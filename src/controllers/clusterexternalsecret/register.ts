@@ -39,7 +39,7 @@ export function registerClusterExternalSecretController(
     namespaces,
     watchNamespaces: manager.config.watchNamespaces,
     stores,
-    writes: new KubeExternalSecretWrites(manager.kubeConfig),
+    writes: new KubeExternalSecretWrites(manager.kubeConfig.custom),
     resources: context.resources,
     events: context.events,
     clock: context.clock,

@@ -2,18 +2,13 @@
 // a plain POST so that an ExternalSecret someone else made is never taken over (409 instead);
 // update replaces spec, labels and annotations in one JSON patch guarded by the resourceVersion
 // read; delete is guarded by the uid, so a newer object of the same name is never deleted.
-import {
-  CustomObjectsApi,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../api/group.ts';
 import { isApiError } from '../../runtime/kube.ts';
+import { type CustomObjectsApi, PatchType } from '../../runtime/kubeapi.ts';
 import { FIELD_MANAGER } from '../shared/constants.ts';
 import type { OwnerRef, Template } from './plan.ts';
 
-const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+const jsonPatch = PatchType.Json;
 const base = { group: GROUP, version: VERSION, plural: PLURALS.ExternalSecret };
 
 export interface ExternalSecretMeta {
@@ -43,8 +38,8 @@ export interface ExternalSecretWrites {
 export class KubeExternalSecretWrites implements ExternalSecretWrites {
   readonly #api: CustomObjectsApi;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.#api = kubeConfig.makeApiClient(CustomObjectsApi);
+  constructor(api: CustomObjectsApi) {
+    this.#api = api;
   }
 
   async create(namespace: string, template: Template, owner: OwnerRef): Promise<boolean> {

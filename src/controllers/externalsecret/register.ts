@@ -1,7 +1,6 @@
 // Adds the ExternalSecret informer and controller to the manager and wires what enqueues an
 // ExternalSecret: its own changes, changes of the Secret it writes, its store becoming ready
 // (or not), and its namespace's labels changing (ClusterSecretStore admission).
-import { AppsV1Api } from '@kubernetes/client-node';
 import { parseExternalSecret } from '../../api/index.ts';
 import type { KubeObject } from '../../runtime/informer.ts';
 import type { ObjectKey } from '../../runtime/logger.ts';
@@ -86,7 +85,7 @@ export function registerExternalSecretController(
     resources: context.resources,
     events: context.events,
     hashKey: context.hashKey,
-    rollout: manager.kubeConfig.makeApiClient(AppsV1Api),
+    rollout: manager.kubeConfig.apps,
     clock: context.clock,
     random: context.random,
     metrics: createExternalSecretMetrics(manager.metrics.registry),

@@ -1,6 +1,5 @@
 // What the lease reconciler and each of its steps are given (its own module, so the steps can
 // name it without importing the reconciler).
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { IAMCredentialLease } from '../../api/index.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { ObjectKey } from '../../runtime/reconciler.ts';
@@ -28,8 +27,8 @@ export interface LeaseReconcilerOptions {
   random: () => number;
   resources: LeaseResources;
   secrets: SecretsApi;
-  /** Rollout restarts (a KubeConfig, or a fake in tests). */
-  rollout: RolloutApi | KubeConfig;
+  /** Rollout restarts (the API server's apps/v1, or a fake in tests). */
+  rollout: RolloutApi;
   events: EventSink;
   stores: {
     resolve(namespace: string, ref: IAMCredentialLease['spec']['storeRef']): ResolveResult;

@@ -39,7 +39,7 @@ export function registerLeaseController(
     random: options.random ?? context.random,
     resources: context.resources,
     secrets: context.core,
-    rollout: manager.kubeConfig,
+    rollout: manager.kubeConfig.apps,
     events: context.events,
     stores: context.stores,
     hashKey: context.hashKey,

@@ -2,15 +2,10 @@
 // shows). Repeats are folded into one Event with a count, as client-go's recorder does, so a
 // resource failing every few seconds does not flood etcd.
 import { randomBytes } from 'node:crypto';
-import {
-  CoreV1Api,
-  type CoreV1Event,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import type { CoreV1Event } from '@kubernetes/client-node';
 import type { Clock } from '../../runtime/clock.ts';
 import { describeError } from '../../runtime/errors.ts';
+import { type CoreApi, PatchType } from '../../runtime/kubeapi.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { COMPONENT } from './constants.ts';
 
@@ -28,7 +23,7 @@ const CLUSTER_EVENTS_NAMESPACE = 'default';
 const REPEAT_WINDOW_MS = 10 * 60_000;
 const MAX_TRACKED = 10_000;
 const MAX_MESSAGE = 1024;
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const mergePatch = PatchType.Merge;
 
 interface Recent {
   namespace: string;
@@ -37,13 +32,12 @@ interface Recent {
   at: number;
 }
 
-/** The part of CoreV1Api the recorder uses; tests hand in a fake. */
-export type EventsApi = Pick<CoreV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
+/** The part of the core API the recorder uses; tests hand in a fake. */
+export type EventsApi = Pick<CoreApi, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
 
 export interface EventRecorderOptions {
-  kubeConfig?: KubeConfig;
-  /** Instead of a client made from `kubeConfig` (tests). */
-  api?: EventsApi;
+  /** The API server's core/v1 (`KubeClient.core`), or a fake in tests. */
+  api: EventsApi;
   clock: Clock;
   log: Logger;
   /** `reportingInstance`, e.g. the pod name. */
@@ -60,8 +54,7 @@ export class EventRecorder {
   readonly #chains = new Map<string, Promise<void>>();
 
   constructor(options: EventRecorderOptions) {
-    if (!options.api && !options.kubeConfig) throw new Error('EventRecorder needs a kubeConfig');
-    this.#api = options.api ?? (options.kubeConfig as KubeConfig).makeApiClient(CoreV1Api);
+    this.#api = options.api;
     this.#clock = options.clock;
     this.#log = options.log.child({ component: 'events' });
     this.#instance = options.instance ?? process.env.POD_NAME ?? COMPONENT;

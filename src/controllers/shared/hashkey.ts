@@ -2,9 +2,9 @@
 // rewritten once after each restart, because its stamped hash no longer matches) and must not be
 // readable by those who can read status, so it lives in a Secret in the operator's namespace.
 import { randomBytes } from 'node:crypto';
-import type { CoreV1Api } from '@kubernetes/client-node';
 import { describeError } from '../../runtime/errors.ts';
 import { isApiError } from '../../runtime/kube.ts';
+import type { CoreApi } from '../../runtime/kubeapi.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { COMPONENT, LABELS, MANAGED_BY_VALUE } from './constants.ts';
 
@@ -23,7 +23,7 @@ export function fixedHashKey(key: Uint8Array | string): HashKeySource {
 }
 
 export interface SecretHashKeyOptions {
-  core: Pick<CoreV1Api, 'readNamespacedSecret' | 'createNamespacedSecret'>;
+  core: Pick<CoreApi, 'readNamespacedSecret' | 'createNamespacedSecret'>;
   /** The operator's namespace; without one the key is random per process (logged once). */
   namespace: string | undefined;
   log: Logger;

@@ -1,13 +1,8 @@
 // The resource types the controllers watch, and small writes on custom resources (status,
 // finalizers) through the status subresource and merge patches.
-import {
-  CustomObjectsApi,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
 import { GROUP, type Kind, PLURALS, VERSION } from '../../api/group.ts';
 import { isApiError } from '../../runtime/kube.ts';
+import { type CustomObjectsApi, PatchType } from '../../runtime/kubeapi.ts';
 import type { ResourceType } from '../../runtime/listwatch.ts';
 
 function custom(kind: Kind, namespaced: boolean): ResourceType {
@@ -25,8 +20,8 @@ export const RESOURCE_TYPES = {
   Namespace: { group: '', version: 'v1', plural: 'namespaces', namespaced: false },
 } as const satisfies Record<string, ResourceType>;
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+const mergePatch = PatchType.Merge;
+const jsonPatch = PatchType.Json;
 
 export interface ResourceRef {
   kind: Kind;
@@ -35,7 +30,7 @@ export interface ResourceRef {
   namespace?: string;
 }
 
-/** What `CustomResources` needs of CustomObjectsApi; tests may hand in a fake. */
+/** What `CustomResources` needs of the custom objects API; tests may hand in a fake. */
 export type CustomObjectsPatchApi = Pick<
   CustomObjectsApi,
   | 'getNamespacedCustomObject'
@@ -50,9 +45,8 @@ export type CustomObjectsPatchApi = Pick<
 export class CustomResources {
   readonly #api: CustomObjectsPatchApi;
 
-  constructor(kubeConfig: KubeConfig | CustomObjectsPatchApi) {
-    this.#api =
-      'makeApiClient' in kubeConfig ? kubeConfig.makeApiClient(CustomObjectsApi) : kubeConfig;
+  constructor(api: CustomObjectsPatchApi) {
+    this.#api = api;
   }
 
   /** The object as the API server has it now (not the cache); undefined when it does not exist. */

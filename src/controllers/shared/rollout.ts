@@ -1,13 +1,8 @@
 // Rolling restarts of workloads after a Secret they read through environment variables changed,
 // the way `kubectl rollout restart` does it: a new pod template annotation.
-import {
-  AppsV1Api,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
 import { describeError } from '../../runtime/errors.ts';
 import { isApiError } from '../../runtime/kube.ts';
+import { type AppsApi, PatchType } from '../../runtime/kubeapi.ts';
 import { ANNOTATIONS } from './constants.ts';
 import type { EventSubject, EventType } from './events.ts';
 import { EVENT_REASONS } from './reasons.ts';
@@ -24,11 +19,11 @@ export interface RolloutResult {
 }
 
 export type RolloutApi = Pick<
-  AppsV1Api,
+  AppsApi,
   'patchNamespacedDeployment' | 'patchNamespacedStatefulSet' | 'patchNamespacedDaemonSet'
 >;
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const mergePatch = PatchType.Merge;
 
 /**
  * Stamps `secrets-manager.dev/restartedAt: <stamp>` on the pod template of each target in
@@ -37,13 +32,11 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
  * does not restart twice.
  */
 export async function rolloutRestart(
-  kubeConfig: KubeConfig | RolloutApi,
+  api: RolloutApi,
   namespace: string,
   targets: readonly RolloutTarget[],
   stamp: string,
 ): Promise<RolloutResult> {
-  const api: RolloutApi =
-    'makeApiClient' in kubeConfig ? kubeConfig.makeApiClient(AppsV1Api) : kubeConfig;
   const body = {
     spec: { template: { metadata: { annotations: { [ANNOTATIONS.restartedAt]: stamp } } } },
   };
@@ -83,7 +76,7 @@ export interface RolloutReporting {
  * not undo or repeat the write that caused it.
  */
 export async function restartWorkloads(
-  api: KubeConfig | RolloutApi,
+  api: RolloutApi,
   reporting: RolloutReporting,
   subject: EventSubject,
   targets: readonly RolloutTarget[],

@@ -1,19 +1,14 @@
 // Writing and reading the Kubernetes Secrets the operator manages, and the keyed hash that
 // tells whether their data changed.
 import { createHmac } from 'node:crypto';
-import {
-  type CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1OwnerReference,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { isApiError } from '../../runtime/kube.ts';
+import { type CoreApi, PatchType } from '../../runtime/kubeapi.ts';
 import { ANNOTATIONS, FIELD_MANAGER, LABELS, MANAGED_BY_VALUE } from './constants.ts';
 
-/** What `applySecret` needs of CoreV1Api (tests may hand in a fake). */
+/** What `applySecret` needs of the core API (tests may hand in a fake). */
 export type SecretsApi = Pick<
-  CoreV1Api,
+  CoreApi,
   'patchNamespacedSecret' | 'readNamespacedSecret' | 'deleteNamespacedSecret'
 >;
 
@@ -48,7 +43,7 @@ export interface ApplySecretOptions {
   fieldManager?: string;
 }
 
-const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const apply = PatchType.Apply;
 
 /**
  * Server-side apply with force under our field manager: we own exactly the keys, labels and

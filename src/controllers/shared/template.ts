@@ -3,10 +3,10 @@
 // ConfigMap versions it used, so a change of one of them can be noticed from the watch cache.
 // Failures name the key and line:column, never a value: the engine's messages quote template
 // text at most, and nothing here adds input data.
-import type { CoreV1Api } from '@kubernetes/client-node';
 import type { SecretTemplate } from '../../api/index.ts';
 import type { Informer, KubeObject } from '../../runtime/informer.ts';
 import { isApiError } from '../../runtime/kube.ts';
+import type { CoreApi } from '../../runtime/kubeapi.ts';
 import {
   compileTemplate,
   DEFAULT_LIMITS,
@@ -26,7 +26,7 @@ export interface ConfigMapSource {
   cachedVersion(namespace: string, name: string): string | undefined;
 }
 
-export type ConfigMapsApi = Pick<CoreV1Api, 'readNamespacedConfigMap'>;
+export type ConfigMapsApi = Pick<CoreApi, 'readNamespacedConfigMap'>;
 
 /** ConfigMaps read from the API server (always fresh) and watched through `informer`. */
 export function configMapSource(

@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiException } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, settle } from '../../runtime/testing/fake-clock.ts';
 import { Transport } from '../../secretsmanager/http.ts';
@@ -9,6 +8,7 @@ import { IamTokenSource, type TrustedProfileCredential } from '../../secretsmana
 import { detachedMetrics } from '../../secretsmanager/metrics.ts';
 import { DEFAULT_RETRY_POLICY } from '../../secretsmanager/retry.ts';
 import { IAM_URL, MockSecretsManager } from '../../secretsmanager/testing/mock-server.ts';
+import { apiError } from '../shared/testing/kube.ts';
 import { classifyStoreError } from './reconciler.ts';
 import {
   fileTokenSource,
@@ -129,7 +129,7 @@ describe('trusted-profile token sources', () => {
   it('reports a token that cannot be had as CredentialsMissing, naming the service account', async () => {
     const api: TokenRequestApi = {
       createNamespacedServiceAccountToken: async () => {
-        throw new ApiException(404, 'not found', { reason: 'NotFound' }, {});
+        throw apiError(404, 'serviceaccounts "ghost" not found');
       },
     };
     const { iam, run, sent } = iamWith({

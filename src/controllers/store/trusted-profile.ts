@@ -3,10 +3,10 @@
 // projected into the operator's pod. Either is asked anew for every IAM exchange, and neither
 // token is ever kept, logged or put in a message.
 import { readFile } from 'node:fs/promises';
-import type { CoreV1Api } from '@kubernetes/client-node';
 import type { TrustedProfileAuth } from '../../api/index.ts';
 import { describeError } from '../../runtime/errors.ts';
 import { isApiError } from '../../runtime/kube.ts';
+import type { CoreApi } from '../../runtime/kubeapi.ts';
 import {
   CR_TOKEN_OPERATION,
   SecretsManagerError,
@@ -15,8 +15,8 @@ import {
 } from '../../secretsmanager/index.ts';
 import type { StoreKey } from './key.ts';
 
-/** What a TokenRequest needs of CoreV1Api (tests may hand in a fake). */
-export type TokenRequestApi = Pick<CoreV1Api, 'createNamespacedServiceAccountToken'>;
+/** What a TokenRequest needs of the core API (tests may hand in a fake). */
+export type TokenRequestApi = Pick<CoreApi, 'createNamespacedServiceAccountToken'>;
 
 function crTokenError(message: string): SecretsManagerError {
   return new SecretsManagerError('Unauthenticated', `${CR_TOKEN_OPERATION}: ${message}`, {

@@ -4,6 +4,7 @@
  * Lease for the `LeaderElector`. Not used by the operator itself.
  */
 import type { KubeObject } from '../informer.ts';
+import { KubeClient } from '../kubeclient.ts';
 import type { LeaseRecord, LeaseStore } from '../leader.ts';
 import {
   DEFAULT_PAGE_SIZE,
@@ -161,4 +162,19 @@ export class MemoryLeaseStore implements LeaseStore {
     if (this.mode === 'hang') return new Promise(() => {});
     return Promise.resolve();
   }
+}
+
+/**
+ * A client for a Manager whose every API access is faked (list/watch client, lease store): it
+ * points nowhere, and a request through it fails at once (connection refused).
+ */
+export function unusedKube(): KubeClient {
+  return new KubeClient({
+    server: 'http://127.0.0.1:1',
+    cluster: { server: 'http://127.0.0.1:1' },
+    user: {},
+    namespace: undefined,
+    source: { kind: 'in-cluster' },
+    needsFallback: undefined,
+  });
 }

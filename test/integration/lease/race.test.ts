@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURALS, VERSION } from '../../../src/api/group.ts';
 import { CustomResources } from '../../../src/controllers/shared/resources.ts';
 import { isApiError } from '../../../src/runtime/kube.ts';
-import { eventually } from '../support/cluster.ts';
+import { eventually, operatorKube } from '../support/cluster.ts';
 import { type RunningOperator, startOperator } from '../support/operator.ts';
-import { custom, kc, LeaseEnv, type LeaseObject, ready } from './harness.ts';
+import { custom, LeaseEnv, type LeaseObject, ready } from './harness.ts';
 
 let env: LeaseEnv;
 let second: RunningOperator | undefined;
@@ -69,7 +69,7 @@ describe('two operators racing on the same leases', () => {
     const stale = (await env.getLease('stale-write')) as LeaseObject & {
       metadata: { resourceVersion: string };
     };
-    const resources = new CustomResources(kc);
+    const resources = new CustomResources(operatorKube().custom);
     const ref = {
       kind: 'IAMCredentialLease',
       namespace: env.namespace,

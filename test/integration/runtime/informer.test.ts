@@ -1,12 +1,11 @@
 // Informers against the real API server: they keep delivering events across watches the
 // server closes, injected failures and an expired resourceVersion (410 Gone), and can watch
-// Secrets as metadata only. They use the operator's shared connection pool (reuseConnections),
-// as `loadKubeConfig` sets it up.
+// Secrets as metadata only. They use the operator's own client, as `loadKubeConfig` sets it up.
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { realClock } from '../../../src/runtime/clock.ts';
 import { Informer, type RestartReason } from '../../../src/runtime/informer.ts';
-import { KubeHttpError, reuseConnections } from '../../../src/runtime/kube.ts';
+import { KubeHttpError } from '../../../src/runtime/kube.ts';
 import {
   KubeListWatchClient,
   type ListOptions,
@@ -16,7 +15,7 @@ import {
   type WatchOptions,
 } from '../../../src/runtime/listwatch.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
-import { createNamespace, eventually, kubeConfig } from '../support/cluster.ts';
+import { createNamespace, eventually, kubeConfig, operatorKube } from '../support/cluster.ts';
 
 const configMaps = { group: '', version: 'v1', plural: 'configmaps', namespaced: true };
 const secrets = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
@@ -114,13 +113,10 @@ async function createConfigMap(name: string, group: string): Promise<void> {
 
 describe('Informer on a real API server', () => {
   it('keeps delivering events across watches the server closes', async () => {
-    const { informer, restarts, added } = start(
-      new KubeListWatchClient(reuseConnections(kubeConfig())),
-      {
-        watchTimeoutSeconds: 1,
-        labelSelector: 'group=closing',
-      },
-    );
+    const { informer, restarts, added } = start(new KubeListWatchClient(operatorKube()), {
+      watchTimeoutSeconds: 1,
+      labelSelector: 'group=closing',
+    });
     await informer.waitForSync();
     await createConfigMap('before-close', 'closing');
     await eventually('the first event', async () =>
@@ -139,10 +135,7 @@ describe('Informer on a real API server', () => {
   });
 
   it('restarts after a watch error and misses nothing that happened meanwhile', async () => {
-    const client = new Sabotaged(
-      new KubeListWatchClient(reuseConnections(kubeConfig())),
-      'fail-after-one-event',
-    );
+    const client = new Sabotaged(new KubeListWatchClient(operatorKube()), 'fail-after-one-event');
     const { informer, restarts, added } = start(client, { labelSelector: 'group=failing' });
     await informer.waitForSync();
     await createConfigMap('one', 'failing');
@@ -157,10 +150,7 @@ describe('Informer on a real API server', () => {
   it('relists when its resourceVersion expired (410 Gone), catching up on what it missed', async () => {
     await createConfigMap('existing', 'expired');
     await createConfigMap('doomed', 'expired');
-    const client = new Sabotaged(
-      new KubeListWatchClient(reuseConnections(kubeConfig())),
-      'expired-version',
-    );
+    const client = new Sabotaged(new KubeListWatchClient(operatorKube()), 'expired-version');
     const { informer, restarts, added } = start(client, { labelSelector: 'group=expired' });
     const deleted: string[] = [];
     informer.on({ delete: (o) => deleted.push(o.metadata.name) });
@@ -188,7 +178,7 @@ describe('Informer on a real API server', () => {
   it('lists page by page (limit/continue), relists when a continue expired, keeps no managedFields', async () => {
     for (let i = 0; i < 25; i++)
       await createConfigMap(`paged-${String(i).padStart(2, '0')}`, 'paged');
-    const real = new KubeListWatchClient(reuseConnections(kubeConfig()));
+    const real = new KubeListWatchClient(operatorKube());
     const pages: Array<{ items: number; managedFields: number }> = [];
     let lists = 0;
     // The real pages, counted; the first list's second page replaced by the API server's answer
@@ -241,7 +231,7 @@ describe('Informer on a real API server', () => {
       body: { metadata: { name: 'listed', labels: { group: 'meta' } }, data: { key: value } },
     });
     const informer = new Informer({
-      client: new KubeListWatchClient(reuseConnections(kubeConfig())),
+      client: new KubeListWatchClient(operatorKube()),
       clock: realClock,
       log,
       type: secrets,

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { realClock } from '../../../src/runtime/clock.ts';
 import { type ElectionEnd, KubeLeaseStore, LeaderElector } from '../../../src/runtime/leader.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
-import { createNamespace, eventually, kubeConfig } from '../support/cluster.ts';
+import { createNamespace, eventually, kubeConfig, operatorKube } from '../support/cluster.ts';
 
 const log = createLogger({ level: 'silent' });
 
@@ -32,7 +32,7 @@ function instance(
 ): Instance {
   const i = { stop: new AbortController() } as Instance;
   i.elector = new LeaderElector({
-    store: new KubeLeaseStore(kubeConfig(), namespace, lease),
+    store: new KubeLeaseStore(operatorKube(), namespace, lease),
     identity,
     clock: realClock,
     log,

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
+import { type KubeClient, loadKubeConfig } from '../../../src/runtime/kube.ts';
 
 export function kubeconfigPath(): string {
   return inject('kubeconfigPath');
@@ -23,6 +24,11 @@ export function kubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath());
   return kc;
+}
+
+/** The operator's own client (kubeconfig loader and REST client) for the shared API server. */
+export function operatorKube(): KubeClient {
+  return loadKubeConfig(kubeconfigPath(), {});
 }
 
 /** Creates a namespace with a unique name starting with `prefix` and returns its name. */

@@ -1,8 +1,9 @@
 // In-memory stand-ins for the Kubernetes APIs the controllers write through, for unit tests:
 // Secrets (server-side apply by field manager), the operator's custom resources (status,
 // finalizers, optimistic concurrency), Events and rollout restarts. Each answers errors as
-// client-node does (ApiException with the HTTP status), so `isApiError` works on them.
-import { ApiException, type V1Secret, type V1Status } from '@kubernetes/client-node';
+// the operator's REST client does (KubeHttpError with the HTTP status), so `isApiError` works on them.
+import type { V1Secret, V1Status } from '@kubernetes/client-node';
+import { KubeHttpError } from '../../../runtime/errors.ts';
 import type { KubeObject } from '../../../runtime/informer.ts';
 import { LABELS } from '../constants.ts';
 import type { EventSubject, EventType } from '../events.ts';
@@ -12,8 +13,12 @@ import type { SecretsApi } from '../secrets.ts';
 import type { EventSink } from '../status.ts';
 import type { FakeInformer } from './informer.ts';
 
-export function apiError(code: number, message: string): ApiException<string> {
-  return new ApiException(code, message, message, {});
+const REASONS: Record<number, string> = { 404: 'NotFound', 409: 'Conflict', 403: 'Forbidden' };
+
+/** The error the REST client throws for an HTTP error answer with this Status message. */
+export function apiError(code: number, message: string): KubeHttpError {
+  const reason = REASONS[code];
+  return new KubeHttpError(code, reason, reason ? `${reason}: ${message}` : message);
 }
 
 let resourceVersions = 1000;

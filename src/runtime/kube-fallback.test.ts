@@ -1,6 +1,6 @@
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { reuseConnections } from './kube.ts';
+import { reuseConnections } from './kube-fallback.ts';
 
 const pem = (label: string, body: string) =>
   Buffer.from(
@@ -31,14 +31,16 @@ describe('reuseConnections', () => {
     const plain = kubeConfig('admin');
     expect(await dispatcherOf(plain)).not.toBe(await dispatcherOf(plain));
 
-    const reused = reuseConnections(kubeConfig('admin'));
+    const reused = kubeConfig('admin');
+    reuseConnections(reused);
     const first = await dispatcherOf(reused);
     expect(first).toBeDefined();
     expect(await dispatcherOf(reused)).toBe(first);
   });
 
   it('gives a changed client certificate a dispatcher of its own', async () => {
-    const kc = reuseConnections(kubeConfig('admin'));
+    const kc = kubeConfig('admin');
+    reuseConnections(kc);
     const before = await dispatcherOf(kc);
     kc.users[0] = { ...kc.users[0]!, certData: pem('CERTIFICATE', 'rotated') };
     expect(await dispatcherOf(kc)).not.toBe(before);
