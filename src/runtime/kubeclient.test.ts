@@ -319,7 +319,7 @@ describe.skipIf(!hasOpenssl())('KubeClient TLS', () => {
     const server = createTlsServer(
       { ...certs.srv, ca: certs.ca, requestCert: true, rejectUnauthorized: true },
       (req, res) => {
-        clients.push((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
+        clients.push(String((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? ''));
         json(res, 200, { ok: true });
       },
     );

@@ -29,6 +29,7 @@ import { startEmulator } from '../../src/emulator/index.ts';
 import { realClock } from '../../src/runtime/clock.ts';
 import { Informer, type KubeObject } from '../../src/runtime/informer.ts';
 import { loadKubeConfig } from '../../src/runtime/kube.ts';
+import { reuseConnections } from '../../src/runtime/kube-fallback.ts';
 import { KubeListWatchClient } from '../../src/runtime/listwatch.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { OperatorProcess, startFlags } from './operator-process.ts';
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
   const kubeconfig = cluster.kubeconfigPath;
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
+  reuseConnections(kc); // client-node alone opens a TLS connection per request
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const namespace = `mem-bench-${randomBytes(3).toString('hex')}`;
