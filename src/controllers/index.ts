@@ -80,7 +80,7 @@ export function registerControllers(
     random: deps.random ?? Math.random,
     core,
     resources: new CustomResources(kubeConfig),
-    events: new EventRecorder({ kubeConfig, clock, log }),
+    events: new EventRecorder({ kubeConfig, clock, log, registry: manager.metrics.registry }),
     stores,
     pool,
     hashKey:

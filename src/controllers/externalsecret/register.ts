@@ -92,6 +92,7 @@ export function registerExternalSecretController(
     metrics: createExternalSecretMetrics(manager.metrics.registry),
     configMaps: context.configMaps,
     refreshSlots: options.refreshSlots ?? Math.max(1, manager.config.concurrency - 1),
+    wake: (key) => controller.enqueue(key),
   });
   const controller = manager.controller(reconciler);
   const own = (obj: KubeObject): ObjectKey[] => [

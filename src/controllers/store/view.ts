@@ -155,6 +155,28 @@ export class RemoteView {
   }
 
   /**
+   * Starts the reads a sync with `maxAgeMs` would wait for among `refs` (never read, changed,
+   * too old; shared with reads in flight) and resolves once they all finished, failed or not;
+   * undefined when every value is at hand. A resource calls this before it syncs, so that it
+   * waits for the store's rate limit without holding a worker.
+   */
+  warm(refs: SecretRef[], maxAgeMs: number): Promise<void> | undefined {
+    const now = this.#o.clock.now();
+    const reads: Promise<unknown>[] = [];
+    for (const ref of refs) {
+      if (!viaView(ref)) continue;
+      const key =
+        ref.id !== undefined
+          ? sourceKey(ref.type, ref.group, ref.id)
+          : this.#aliases.get(nameKey(ref.type, ref.group, ref.name ?? ''));
+      const entry = key === undefined ? undefined : this.#entries.get(key);
+      if (entry && !entry.stale && maxAgeMs > 0 && now - entry.readAt <= maxAgeMs) continue;
+      reads.push(this.#read(ref, maxAgeMs, undefined).catch(() => undefined));
+    }
+    return reads.length === 0 ? undefined : Promise.all(reads).then(() => undefined);
+  }
+
+  /**
    * Records what `resource` synced from (after a sync, or from its status after a restart) and
    * which types its dataFrom.find lists; clears a change flagged for it when `synced`. Values
    * no resource references any more are dropped.
