@@ -7,7 +7,6 @@ import {
   EXTERNAL_SECRET_REASONS as REASONS,
   type RefreshPlan,
   refreshPlan,
-  type StoreRef,
   toRfc3339,
 } from '../../api/index.ts';
 import type { Clock } from '../../runtime/clock.ts';
@@ -26,7 +25,7 @@ import { hashData, type SecretsApi } from '../shared/secrets.ts';
 import { type EventSink, StatusWriter } from '../shared/status.ts';
 import { TargetReader } from '../shared/target.ts';
 import type { ConfigMapSource } from '../shared/template.ts';
-import { describeStore, type StoreKey } from '../store/key.ts';
+import { describeStore, rawStoreRef, type StoreKey } from '../store/key.ts';
 import type { StoreRegistry } from '../store/registry.ts';
 import type { RemoteView, SourceState } from '../store/view.ts';
 import {
@@ -219,14 +218,9 @@ export class ExternalSecretReconciler implements Reconciler {
 
   /** Whether the store `raw` names (as written; the parse comes later) awaits validation. */
   #storePending(namespace: string, raw: KubeObject): boolean {
-    const ref = (raw.spec as { storeRef?: { kind?: unknown; name?: unknown } } | undefined)
-      ?.storeRef;
-    if (ref !== undefined) {
-      const { kind, name } = ref;
-      const known = kind === 'SecretStore' || kind === 'ClusterSecretStore';
-      if (!known || typeof name !== 'string') return false;
-    }
-    const resolved = this.#o.stores.resolve(namespace, ref as StoreRef | undefined);
+    const ref = rawStoreRef(raw);
+    if (ref === null) return false;
+    const resolved = this.#o.stores.resolve(namespace, ref);
     return !resolved.ok && resolved.pending === true;
   }
 

@@ -2,13 +2,12 @@
 // ExternalSecret: its own changes, changes of the Secret it writes, its store becoming ready
 // (or not), and its namespace's labels changing (ClusterSecretStore admission).
 import { AppsV1Api } from '@kubernetes/client-node';
-import { parseExternalSecret } from '../../api/index.ts';
 import type { KubeObject } from '../../runtime/informer.ts';
 import type { ObjectKey } from '../../runtime/logger.ts';
 import type { ControllerContext } from '../context.ts';
 import { RESOURCE_TYPES } from '../shared/resources.ts';
 import { referencedConfigMaps } from '../shared/template.ts';
-import { refersTo, type StoreKey } from '../store/key.ts';
+import { rawStoreRef, refersTo, type StoreKey } from '../store/key.ts';
 import { createExternalSecretMetrics } from './metrics.ts';
 import { ExternalSecretReconciler } from './reconciler.ts';
 
@@ -126,13 +125,13 @@ export function registerExternalSecretController(
         .flatMap(own),
   });
 
+  // Read from the storeRef as written: no parse of every resource on each store verdict.
   const usersOf = (store: StoreKey): ObjectKey[] =>
     externalSecrets
       .list(store.kind === 'SecretStore' ? store.namespace : undefined)
       .filter((obj) => {
-        const parsed = parseExternalSecret(obj);
-        const ns = obj.metadata.namespace as string;
-        return parsed.ok && refersTo(ns, parsed.value.spec.storeRef, store);
+        const ref = rawStoreRef(obj);
+        return ref !== null && refersTo(obj.metadata.namespace as string, ref, store);
       })
       .flatMap(own);
   stores.onStoreChange((store) => {
