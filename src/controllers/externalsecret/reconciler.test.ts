@@ -10,7 +10,7 @@ import {
   SecretsManagerError,
 } from '../../secretsmanager/index.ts';
 import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
-import { FINALIZERS } from '../shared/constants.ts';
+import { ANNOTATIONS, FINALIZERS } from '../shared/constants.ts';
 import { fixedHashKey } from '../shared/hashkey.ts';
 import { decodeData } from '../shared/secrets.ts';
 import { FakeInformer } from '../shared/testing/informer.ts';
@@ -197,6 +197,29 @@ describe('ExternalSecretReconciler', () => {
     expect(t.reconciler.isOwnSecretEcho({ namespace: NS, name: 'other' }, written)).toBe(false);
     const edited = { ...written, metadata: { ...written.metadata, resourceVersion: '1' } };
     expect(t.reconciler.isOwnSecretEcho(key, edited)).toBe(false);
+  });
+
+  it('recognises its own Secret write when the watch event comes before the answer', async () => {
+    const t = setup();
+    const key = { namespace: NS, name: 'db' };
+    const seen: boolean[] = [];
+    const apply = t.core.patchNamespacedSecret.bind(t.core);
+    t.core.patchNamespacedSecret = async (req) => {
+      const stored = await apply(req);
+      // The event of this write, handled before the writer has the answer.
+      const event = t.core.get(NS, 'db') as unknown as KubeObject;
+      seen.push(t.reconciler.isOwnSecretEcho(key, event));
+      const annotations = { ...event.metadata.annotations, [ANNOTATIONS.dataHash]: 'other' };
+      seen.push(
+        t.reconciler.isOwnSecretEcho(key, {
+          ...event,
+          metadata: { ...event.metadata, annotations },
+        }),
+      );
+      return stored;
+    };
+    await synced(t);
+    expect(seen).toEqual([true, false]);
   });
 
   it('right after its own status write (cache still old) it does not sync again', async () => {

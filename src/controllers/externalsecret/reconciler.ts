@@ -127,10 +127,7 @@ export class ExternalSecretReconciler implements Reconciler {
 
   /** Whether `secret` is exactly as the last write by the ExternalSecret `key` left it. */
   isOwnSecretEcho(key: ObjectKey, secret: KubeObject): boolean {
-    return this.#targets.wroteVersion(
-      `${key.namespace ?? ''}/${key.name}`,
-      secret.metadata.resourceVersion,
-    );
+    return this.#targets.wrote(`${key.namespace ?? ''}/${key.name}`, secret);
   }
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result | undefined> {
