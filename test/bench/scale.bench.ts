@@ -372,6 +372,13 @@ async function main(): Promise<void> {
       'secrets_manager_operator_reconcile_total',
       'controller="externalsecret"',
     );
+    const reasons = ['first', 'changed', 'stale', 'forced'];
+    const byReason = await Promise.all(
+      reasons.map((r) =>
+        operator.counter('secrets_manager_operator_remote_view_value_reads_total', `reason="${r}"`),
+      ),
+    );
+    row('store view value reads by reason (first, changed, stale, forced)', byReason.join(', '));
     row(
       'ExternalSecret reconciles and status writes per resource to all Ready',
       `${(reconciles / N).toFixed(2)}, ${(esStatusWrites / N).toFixed(2)}`,

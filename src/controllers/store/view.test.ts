@@ -99,6 +99,23 @@ describe('RemoteView', () => {
     await expect(t.view.warm([{ type: 'arbitrary', id: 'gone' }], 60_000)).resolves.toBeUndefined();
   });
 
+  it('keeps a value read ahead through polls until its resource syncs, ten minutes at most', async () => {
+    const t = setup(5_000);
+    await t.view.warm([{ type: 'arbitrary', id: 'a1' }], 60 * 60_000);
+    await t.sync('ns/holder', [{ id: 'b1' }]);
+    // Polls come and go while the resource waits for its other values: a1 stays.
+    await t.clock.advance(5 * 60_000);
+    await t.sync('ns/one', [{ id: 'a1' }], 60 * 60_000);
+    expect(t.valueReads()).toBe(2);
+    // Never taken up (its resource failed or went away): dropped after ten minutes.
+    t.view.release('ns/holder');
+    expect(t.view.size).toBe(1);
+    await t.view.warm([{ type: 'arbitrary', id: 'b1' }], 60 * 60_000);
+    expect(t.view.size).toBe(2);
+    await t.clock.advance(11 * 60_000);
+    expect(t.view.size).toBe(1);
+  });
+
   it('drops a value when no resource references it any more', async () => {
     const t = setup();
     await t.sync('ns/one', [{ id: 'a1' }, { id: 'b1' }]);

@@ -73,6 +73,9 @@ interface Tracked {
   finds: SecretType[];
 }
 
+/** How long a value no resource has synced from yet is kept (see #sweep). */
+const UNCLAIMED_KEEP_MS = 10 * 60_000;
+
 /** The first poll after a view starts (restart: rotations made while down show up soon). */
 const FIRST_POLL_MAX_MS = 5_000;
 
@@ -469,10 +472,15 @@ export class RemoteView {
     this.#o.metrics.entries.set({ store: this.#o.store }, this.#entries.size);
   }
 
-  /** Values no resource took up since before the last poll (a sync that failed) are dropped. */
+  /**
+   * Values no resource took up (its sync failed, or it went away) are dropped once they are
+   * older than a poll interval and UNCLAIMED_KEEP_MS: a first sync of thousands of resources
+   * reads a resource's values at different times before it syncs, and must not read them twice.
+   */
   #sweep(): void {
+    const before = this.#lastPoll - Math.max(this.#o.pollIntervalMs, UNCLAIMED_KEEP_MS);
     for (const [key, entry] of this.#entries) {
-      if (!this.#users.has(key) && entry.readAt < this.#lastPoll - this.#o.pollIntervalMs) {
+      if (!this.#users.has(key) && entry.readAt < before) {
         this.#drop(key);
       }
     }
