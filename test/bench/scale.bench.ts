@@ -349,7 +349,8 @@ async function main(): Promise<void> {
     // --- first sync ---------------------------------------------------------------------------
     const before = requestKinds(await emulator.counters());
     const metricsPort = await freePort();
-    operator = new Operator(cluster.kubeconfigPath, namespace, metricsPort, await freePort());
+    const started = new Operator(cluster.kubeconfigPath, namespace, metricsPort, await freePort());
+    operator = started;
     await until(`all ${N} Ready`, () => ready.size >= N, 60 * 60_000, 250);
     const allReadyS = (performance.now() - operator.startedAt) / 1000;
     const firstStats = operator.stats();
@@ -368,14 +369,14 @@ async function main(): Promise<void> {
       `${firstStats.cpuSeconds.toFixed(1)} / ${((firstStats.cpuSeconds * 1000) / N).toFixed(2)}`,
     );
     row('operator peak RSS at all Ready (MiB, VmHWM)', firstStats.peakRssMiB.toFixed(0));
-    const reconciles = await operator.counter(
+    const reconciles = await started.counter(
       'secrets_manager_operator_reconcile_total',
       'controller="externalsecret"',
     );
     const reasons = ['first', 'changed', 'stale', 'forced'];
     const byReason = await Promise.all(
       reasons.map((r) =>
-        operator.counter('secrets_manager_operator_remote_view_value_reads_total', `reason="${r}"`),
+        started.counter('secrets_manager_operator_remote_view_value_reads_total', `reason="${r}"`),
       ),
     );
     row('store view value reads by reason (first, changed, stale, forced)', byReason.join(', '));
