@@ -79,7 +79,12 @@ export function registerControllers(
     random: deps.random ?? Math.random,
     core,
     resources: new CustomResources(kubeConfig.custom),
-    events: new EventRecorder({ api: kubeConfig.core, clock, log }),
+    events: new EventRecorder({
+      api: kubeConfig.core,
+      clock,
+      log,
+      registry: manager.metrics.registry,
+    }),
     stores,
     pool,
     hashKey:

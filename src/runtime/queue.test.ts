@@ -148,6 +148,35 @@ describe('WorkQueue', () => {
     await done;
   });
 
+  it('keeps one timer for any number of delayed keys, and runs each at its own time', async () => {
+    const { clock, queue } = setup();
+    const runs: Array<[string, number]> = [];
+    const done = queue.run(4, async (key) => {
+      runs.push([key, clock.now()]);
+      return undefined;
+    });
+    const delays = Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 1000) + 1);
+    delays.forEach((ms, i) => {
+      queue.addAfter(`k${i}`, ms);
+    });
+    // Moved earlier, and a later add that changes nothing.
+    queue.addAfter('k0', 1);
+    queue.addAfter('k1', 5_000);
+    expect(clock.pending).toBe(1);
+    await clock.advance(1_000);
+    expect(runs).toHaveLength(1000);
+    const at = new Map(runs);
+    expect(at.get('k0')).toBe(1);
+    expect(at.get('k1')).toBe(delays[1]);
+    delays.forEach((ms, i) => {
+      if (i > 0) expect(at.get(`k${i}`)).toBe(ms);
+    });
+    expect(runs.map(([, t]) => t)).toEqual([...runs.map(([, t]) => t)].sort((a, b) => a - b));
+    expect(clock.pending).toBe(0);
+    await queue.shutdown(0);
+    await done;
+  });
+
   it('requeues after the time a handler asks for', async () => {
     const { clock, queue } = setup();
     const callTimes: number[] = [];

@@ -58,7 +58,12 @@ export class WorkQueue<K = string> {
   readonly #processing = new Map<K, AbortController>();
   /** Added while processing: queued again when the handler finishes. */
   readonly #dirty = new Set<K>();
-  readonly #waiting = new Map<K, { at: number; cancel: Cancel }>();
+  /** Keys added after a delay: when each is due (epoch ms). */
+  readonly #waiting = new Map<K, number>();
+  /** The same deadlines in a min-heap (entries a key has since moved earlier are skipped). */
+  readonly #deadlines = new DeadlineHeap<K>();
+  /** The one timer, for the earliest deadline: not one per key (10,000 keys, 10,000 timers). */
+  #timer: { at: number; cancel: Cancel } | undefined;
   #waiters: Array<(key: K | undefined) => void> = [];
   #shuttingDown = false;
   #idle: Array<() => void> = [];
@@ -111,13 +116,43 @@ export class WorkQueue<K = string> {
     }
     const at = this.#clock.now() + ms;
     const existing = this.#waiting.get(key);
-    if (existing && existing.at <= at) return;
-    existing?.cancel();
+    if (existing !== undefined && existing <= at) return;
+    this.#waiting.set(key, at);
+    this.#deadlines.push(at, key);
+    // Entries for deadlines moved earlier pile up only if keys keep moving: rebuild then.
+    if (this.#deadlines.size > 2 * this.#waiting.size + 1024)
+      this.#deadlines.rebuild(this.#waiting);
+    this.#arm();
+  }
+
+  /** Keeps the one timer on the earliest live deadline. */
+  #arm(): void {
+    const next = this.#deadlines.peekLive(this.#waiting);
+    if (next === undefined) {
+      this.#timer?.cancel();
+      this.#timer = undefined;
+      return;
+    }
+    if (this.#timer && this.#timer.at <= next) return;
+    this.#timer?.cancel();
     const cancel = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#fire();
+    }, next - this.#clock.now());
+    this.#timer = { at: next, cancel };
+  }
+
+  /** Adds every key whose deadline has come, then re-arms for the next one. */
+  #fire(): void {
+    const now = this.#clock.now();
+    for (;;) {
+      const next = this.#deadlines.peekLive(this.#waiting);
+      if (next === undefined || next > now) break;
+      const key = this.#deadlines.pop() as K;
       this.#waiting.delete(key);
       this.add(key);
-    }, ms);
-    this.#waiting.set(key, { at, cancel });
+    }
+    this.#arm();
   }
 
   /** Enqueues `key` after its backoff (and the global rate limit); returns the delay. */
@@ -140,7 +175,7 @@ export class WorkQueue<K = string> {
 
   /** When `key` is scheduled by `addAfter`, the epoch ms it will be added at. */
   scheduledAt(key: K): number | undefined {
-    return this.#waiting.get(key)?.at;
+    return this.#waiting.get(key);
   }
 
   /**
@@ -186,8 +221,10 @@ export class WorkQueue<K = string> {
   #stopTaking(): void {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
-    for (const { cancel } of this.#waiting.values()) cancel();
+    this.#timer?.cancel();
+    this.#timer = undefined;
     this.#waiting.clear();
+    this.#deadlines.rebuild(this.#waiting);
     this.#queued.clear();
     this.#dirty.clear();
     this.#hooks.depth?.(0);
@@ -240,5 +277,81 @@ export class WorkQueue<K = string> {
         this.#done(key);
       }
     }
+  }
+}
+
+/** A binary min-heap of (deadline, key); an entry is live while `waiting` holds that deadline. */
+class DeadlineHeap<K> {
+  #at: number[] = [];
+  #keys: K[] = [];
+
+  get size(): number {
+    return this.#at.length;
+  }
+
+  push(at: number, key: K): void {
+    let i = this.#at.length;
+    this.#at.push(at);
+    this.#keys.push(key);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((this.#at[parent] as number) <= at) break;
+      this.#swap(i, parent);
+      i = parent;
+    }
+  }
+
+  /** The earliest live deadline, dropping dead entries on the way. */
+  peekLive(waiting: ReadonlyMap<K, number>): number | undefined {
+    while (this.#at.length > 0) {
+      const at = this.#at[0] as number;
+      if (waiting.get(this.#keys[0] as K) === at) return at;
+      this.pop();
+    }
+    return undefined;
+  }
+
+  /** Removes the earliest entry and returns its key. */
+  pop(): K | undefined {
+    if (this.#at.length === 0) return undefined;
+    const key = this.#keys[0];
+    const lastAt = this.#at.pop() as number;
+    const lastKey = this.#keys.pop() as K;
+    if (this.#at.length > 0) {
+      this.#at[0] = lastAt;
+      this.#keys[0] = lastKey;
+      this.#down(0);
+    }
+    return key;
+  }
+
+  /** Exactly the deadlines of `waiting`. */
+  rebuild(waiting: ReadonlyMap<K, number>): void {
+    this.#at = [...waiting.values()];
+    this.#keys = [...waiting.keys()];
+    for (let i = (this.#at.length >> 1) - 1; i >= 0; i--) this.#down(i);
+  }
+
+  #down(i: number): void {
+    const n = this.#at.length;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let least = i;
+      if (left < n && (this.#at[left] as number) < (this.#at[least] as number)) least = left;
+      if (right < n && (this.#at[right] as number) < (this.#at[least] as number)) least = right;
+      if (least === i) return;
+      this.#swap(i, least);
+      i = least;
+    }
+  }
+
+  #swap(a: number, b: number): void {
+    const at = this.#at[a] as number;
+    this.#at[a] = this.#at[b] as number;
+    this.#at[b] = at;
+    const key = this.#keys[a] as K;
+    this.#keys[a] = this.#keys[b] as K;
+    this.#keys[b] = key;
   }
 }

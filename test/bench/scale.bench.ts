@@ -15,6 +15,8 @@
  *   --fanout 1000         resources on the rotated secret (at most n)
  *   --new 50              new resources created one by one while the rest are steady
  *   --concurrency <n>     passed to the operator (default: its own default)
+ *   --dist                run the compiled dist/main.js (the image's entry point; npm run build)
+ *   --node-flag <flag>    an extra Node flag for the operator (repeatable), e.g. --cpu-prof
  *
  * SMO_TEST_KUBECONFIG reuses a running control plane. Run by hand, not in `npm test`.
  */
@@ -26,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import { type Counters, requestKinds } from '../../src/emulator/index.ts';
+import { startFlags } from './operator-process.ts';
 import {
   benchCluster,
   freePort,
@@ -48,6 +51,8 @@ const { values } = parseArgs({
     fanout: { type: 'string', default: '1000' },
     new: { type: 'string', default: '50' },
     concurrency: { type: 'string' },
+    dist: { type: 'boolean', default: false },
+    'node-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 const N = Number(values.n);
@@ -126,6 +131,7 @@ class Operator {
   readonly proc: ChildProcess;
   readonly startedAt = performance.now();
   readonly #healthUrl: string;
+  readonly #metricsUrl: string;
   readonly #exited: Promise<void>;
 
   constructor(kubeconfig: string, namespace: string, metricsPort: number, healthPort: number) {
@@ -144,17 +150,36 @@ class Operator {
       'warn',
       ...(values.concurrency ? ['--concurrency', values.concurrency] : []),
     ];
-    // What `npm start -- <flags>` runs (its script execs node on src/main.ts).
-    this.proc = spawn(process.execPath, ['src/main.ts', ...flags], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    // What `npm start -- <flags>` runs (its script execs node with its flags on src/main.ts), or
+    // the image's entry point with the same flags (the image sets them in NODE_OPTIONS).
+    const entry = values.dist ? 'dist/main.js' : 'src/main.ts';
+    this.proc = spawn(
+      process.execPath,
+      [...startFlags(), ...values['node-flag'], entry, ...flags],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     this.#healthUrl = `http://127.0.0.1:${healthPort}/readyz`;
+    this.#metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     this.#exited = new Promise((r) => this.proc.once('exit', () => r()));
   }
 
   stats() {
     return processStats(this.proc.pid as number);
+  }
+
+  /** The sum of one counter's samples on the operator's /metrics whose labels contain `labels`. */
+  async counter(name: string, labels = ''): Promise<number> {
+    const text = await (await fetch(this.#metricsUrl)).text();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith(`${name}{`) && line.includes(labels)) {
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
   }
 
   async ready(): Promise<boolean> {
@@ -259,12 +284,14 @@ async function main(): Promise<void> {
 
     // What the resources and their Secrets do, seen by watches (no polling of 10,000 objects).
     const ready = new Set<string>();
+    let esStatusWrites = 0;
     const esWatch = new ResumingWatch<EsObject>(
       kc,
       `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURALS.ExternalSecret}`,
       {},
       (type, obj) => {
         const ok = obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        if (type === 'MODIFIED') esStatusWrites++;
         if (type !== 'DELETED' && ok) ready.add(obj.metadata.name);
         else ready.delete(obj.metadata.name);
       },
@@ -322,7 +349,8 @@ async function main(): Promise<void> {
     // --- first sync ---------------------------------------------------------------------------
     const before = requestKinds(await emulator.counters());
     const metricsPort = await freePort();
-    operator = new Operator(cluster.kubeconfigPath, namespace, metricsPort, await freePort());
+    const started = new Operator(cluster.kubeconfigPath, namespace, metricsPort, await freePort());
+    operator = started;
     await until(`all ${N} Ready`, () => ready.size >= N, 60 * 60_000, 250);
     const allReadyS = (performance.now() - operator.startedAt) / 1000;
     const firstStats = operator.stats();
@@ -341,6 +369,21 @@ async function main(): Promise<void> {
       `${firstStats.cpuSeconds.toFixed(1)} / ${((firstStats.cpuSeconds * 1000) / N).toFixed(2)}`,
     );
     row('operator peak RSS at all Ready (MiB, VmHWM)', firstStats.peakRssMiB.toFixed(0));
+    const reconciles = await started.counter(
+      'secrets_manager_operator_reconcile_total',
+      'controller="externalsecret"',
+    );
+    const reasons = ['first', 'changed', 'stale', 'forced'];
+    const byReason = await Promise.all(
+      reasons.map((r) =>
+        started.counter('secrets_manager_operator_remote_view_value_reads_total', `reason="${r}"`),
+      ),
+    );
+    row('store view value reads by reason (first, changed, stale, forced)', byReason.join(', '));
+    row(
+      'ExternalSecret reconciles and status writes per resource to all Ready',
+      `${(reconciles / N).toFixed(2)}, ${(esStatusWrites / N).toFixed(2)}`,
+    );
 
     // --- one rotation -------------------------------------------------------------------------
     await new Promise((r) => setTimeout(r, 1_100)); // last_update_date has 1 s resolution

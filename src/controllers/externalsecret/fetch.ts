@@ -87,6 +87,16 @@ function toSecretRef(ref: RefLike): SecretRef {
 }
 
 /**
+ * The secrets `spec` names directly (`data` references and `dataFrom.extract`), which a store's
+ * view can read ahead of a sync; `dataFrom.find` depends on lists and is left to the fetch.
+ */
+export function directRefs(spec: ExternalSecretSpec): SecretRef[] {
+  const refs = (spec.data ?? []).map((item) => toSecretRef(item.remoteRef));
+  for (const item of spec.dataFrom ?? []) if (item.extract) refs.push(toSecretRef(item.extract));
+  return refs;
+}
+
+/**
  * Fetches every source of `spec` through `client`: `dataFrom` entries in order (a later one
  * wins on a key), then `data` entries (which win over dataFrom). Each distinct secret is read
  * once per fetch, so an iam_credentials secret named twice still mints at most one key.

@@ -10,7 +10,7 @@ import {
   SecretsManagerError,
 } from '../../secretsmanager/index.ts';
 import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
-import { FINALIZERS } from '../shared/constants.ts';
+import { ANNOTATIONS, FINALIZERS } from '../shared/constants.ts';
 import { fixedHashKey } from '../shared/hashkey.ts';
 import { decodeData } from '../shared/secrets.ts';
 import { FakeInformer } from '../shared/testing/informer.ts';
@@ -48,8 +48,9 @@ class AbortingClient extends FakeSecretsManagerClient {
   }
 }
 
-function setup() {
+function setup(options: { wake?: boolean } = {}) {
   const clock = new FakeClock(T0);
+  const woken: unknown[] = [];
   const externalSecrets = new FakeInformer();
   const managedSecrets = new FakeInformer();
   const core = new FakeSecrets().mirror(managedSecrets);
@@ -90,6 +91,7 @@ function setup() {
     refreshSlots: 2,
     random: () => 0,
     configMaps: { read: async () => undefined, cachedVersion: () => undefined },
+    ...(options.wake ? { wake: (key: unknown) => woken.push(key) } : {}),
   });
   /** The watch catching up: the cache gets the object as the API server has it. */
   const catchUp = () => {
@@ -106,10 +108,12 @@ function setup() {
     rollout,
     sm,
     rechecks,
+    woken,
     catchUp,
     setStore: (s: ResolveResult) => {
       store = s;
     },
+    readyStore: store,
     create(spec: Record<string, unknown>): void {
       resources.put(KIND, {
         apiVersion: API_VERSION,
@@ -195,6 +199,29 @@ describe('ExternalSecretReconciler', () => {
     expect(t.reconciler.isOwnSecretEcho(key, edited)).toBe(false);
   });
 
+  it('recognises its own Secret write when the watch event comes before the answer', async () => {
+    const t = setup();
+    const key = { namespace: NS, name: 'db' };
+    const seen: boolean[] = [];
+    const apply = t.core.patchNamespacedSecret.bind(t.core);
+    t.core.patchNamespacedSecret = async (req) => {
+      const stored = await apply(req);
+      // The event of this write, handled before the writer has the answer.
+      const event = t.core.get(NS, 'db') as unknown as KubeObject;
+      seen.push(t.reconciler.isOwnSecretEcho(key, event));
+      const annotations = { ...event.metadata.annotations, [ANNOTATIONS.dataHash]: 'other' };
+      seen.push(
+        t.reconciler.isOwnSecretEcho(key, {
+          ...event,
+          metadata: { ...event.metadata, annotations },
+        }),
+      );
+      return stored;
+    };
+    await synced(t);
+    expect(seen).toEqual([true, false]);
+  });
+
   it('right after its own status write (cache still old) it does not sync again', async () => {
     const t = setup();
     t.create({});
@@ -272,13 +299,18 @@ describe('ExternalSecretReconciler', () => {
     expect(t.core.writes).toEqual([]);
   });
 
-  it('waits 2 s for a store not validated yet, without touching status', async () => {
+  it('waits for the verdict on a store not validated yet, touching nothing', async () => {
     const t = setup();
     t.setStore({ ...READY_STORE, pending: true });
     t.create({});
-    expect(await t.reconcile()).toEqual({ requeueAfterMs: 2_000 });
+    // No timer: the store's first verdict (ready or not) enqueues every resource using it.
+    expect(await t.reconcile()).toBeUndefined();
     expect(t.resources.writes).toEqual([]);
+    expect(t.core.writes).toEqual([]);
     expect(t.sm.calls).toEqual([]);
+    t.setStore(t.readyStore);
+    expect(await t.reconcile()).toMatchObject({ requeueAfterMs: expect.any(Number) });
+    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Synced' });
   });
 
   it('on deletion removes the Secret, then the finalizer', async () => {
@@ -340,6 +372,55 @@ describe('ExternalSecretReconciler', () => {
 });
 
 describe('ExternalSecretReconciler with the store view', () => {
+  function withView(t: T) {
+    const view = new RemoteView({
+      client: t.sm,
+      clock: t.clock,
+      pollIntervalMs: 60_000,
+      store: 'ClusterSecretStore/default',
+      metrics: detachedRemoteViewMetrics(),
+      log,
+      onChange: () => {},
+    });
+    t.setStore({ ...(t.readyStore as { ok: true }), view } as ResolveResult);
+    return view;
+  }
+
+  it('a first sync whose values are not read yet frees its worker and is woken when they are', async () => {
+    const t = setup({ wake: true });
+    withView(t);
+    t.create({});
+    expect(await t.reconcile()).toBeUndefined();
+    // Nothing written yet: the read goes on in the view.
+    expect(t.core.writes).toEqual([]);
+    expect(t.resources.writes).toEqual([]);
+    await t.clock.advance(0);
+    expect(t.woken).toEqual([{ namespace: NS, name: 'db' }]);
+    expect(t.smReads()).toBe(1);
+    // Woken: syncs from the view without another read.
+    await t.reconcile();
+    t.catchUp();
+    expect(t.secretData()).toEqual({ password: 's3cret' });
+    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Synced' });
+    expect(t.smReads()).toBe(1);
+  });
+
+  it('a read that failed ahead of the sync is read once more by the sync, which reports it', async () => {
+    const t = setup({ wake: true });
+    withView(t);
+    t.create({
+      data: [{ secretKey: 'password', remoteRef: { type: 'arbitrary', id: 'no-such-id' } }],
+    });
+    expect(await t.reconcile()).toBeUndefined();
+    await t.clock.advance(0);
+    expect(t.woken).toHaveLength(1);
+    // The woken pass does not warm again (no loop): it reads, fails and says so.
+    await t.reconcile();
+    expect(t.woken).toHaveLength(1);
+    expect(t.smReads()).toBe(2);
+    expect(t.ready()).toMatchObject({ status: 'False', reason: 'RemoteSecretNotFound' });
+  });
+
   it('re-syncs a Ready resource only when its source moved in the lists, with one read', async () => {
     const t = setup();
     const dated = (payload: string, updatedAt: string): RemoteSecret => ({

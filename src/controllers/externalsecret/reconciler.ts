@@ -25,7 +25,7 @@ import { hashData, type SecretsApi } from '../shared/secrets.ts';
 import { type EventSink, StatusWriter } from '../shared/status.ts';
 import { TargetReader } from '../shared/target.ts';
 import type { ConfigMapSource } from '../shared/template.ts';
-import { describeStore, type StoreKey } from '../store/key.ts';
+import { describeStore, rawStoreRef, type StoreKey } from '../store/key.ts';
 import type { StoreRegistry } from '../store/registry.ts';
 import type { RemoteView, SourceState } from '../store/view.ts';
 import {
@@ -48,7 +48,7 @@ import {
   targetProblem,
 } from './decide.ts';
 import { FAILURES, removedMessage, retryAfterFailure } from './failures.ts';
-import { type FetchFailure, fetchSecretData } from './fetch.ts';
+import { directRefs, type FetchFailure, fetchSecretData } from './fetch.ts';
 import { RefreshGate } from './gate.ts';
 import { type ExternalSecretMetrics, ReadinessGauge } from './metrics.ts';
 import { maxValueAgeMs, nextRefreshAt, overdueDelayMs } from './refresh.ts';
@@ -74,6 +74,12 @@ export interface ExternalSecretReconcilerOptions {
   configMaps: ConfigMapSource;
   /** Refreshes that may sync at once; the other workers stay free for new resources. */
   refreshSlots: number;
+  /**
+   * Enqueues a resource (its controller's queue): a sync whose values the store's view must
+   * read first returns at once and is woken here when the reads are done. Without it, a sync
+   * waits for its reads.
+   */
+  wake?: (key: ObjectKey) => void;
   random?: () => number;
 }
 
@@ -97,6 +103,8 @@ export class ExternalSecretReconciler implements Reconciler {
   readonly #targets: TargetSecrets;
   /** Keys seen since this process started (an overdue refresh at first sight is spread). */
   readonly #seen = new Set<string>();
+  /** Keys whose reads the view did ahead of their sync, until that sync. */
+  readonly #warmed = new Set<string>();
 
   constructor(options: ExternalSecretReconcilerOptions) {
     this.#o = options;
@@ -119,10 +127,7 @@ export class ExternalSecretReconciler implements Reconciler {
 
   /** Whether `secret` is exactly as the last write by the ExternalSecret `key` left it. */
   isOwnSecretEcho(key: ObjectKey, secret: KubeObject): boolean {
-    return this.#targets.wroteVersion(
-      `${key.namespace ?? ''}/${key.name}`,
-      secret.metadata.resourceVersion,
-    );
+    return this.#targets.wrote(`${key.namespace ?? ''}/${key.name}`, secret);
   }
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result | undefined> {
@@ -134,6 +139,10 @@ export class ExternalSecretReconciler implements Reconciler {
       return undefined;
     }
     const raw = this.#status.view(cached);
+    // Just started, the store not validated yet: nothing is worth doing before its verdict,
+    // which enqueues every resource using it (ready or not). Checked before anything costly,
+    // since at a start every resource comes here first.
+    if (!raw.metadata.deletionTimestamp && this.#storePending(namespace, raw)) return undefined;
     const firstSight = !this.#seen.has(id);
     this.#seen.add(id);
     const parsed = parseExternalSecret(raw);
@@ -204,6 +213,14 @@ export class ExternalSecretReconciler implements Reconciler {
     }
   }
 
+  /** Whether the store `raw` names (as written; the parse comes later) awaits validation. */
+  #storePending(namespace: string, raw: KubeObject): boolean {
+    const ref = rawStoreRef(raw);
+    if (ref === null) return false;
+    const resolved = this.#o.stores.resolve(namespace, ref);
+    return !resolved.ok && resolved.pending === true;
+  }
+
   // --- syncing -------------------------------------------------------------------------------
 
   async #sync(s: Sync): Promise<Result | undefined> {
@@ -240,6 +257,7 @@ export class ExternalSecretReconciler implements Reconciler {
     }
 
     const view = resolved.view;
+    if (view && this.#warm(s, view)) return undefined;
     // Through the store's shared view: a forced sync reads anew (and refreshes the view), any
     // other sync takes values the view read recently enough for this resource's refresh.
     const viewReader = view?.reader(this.#maxValueAgeMs(s, view));
@@ -339,6 +357,24 @@ export class ExternalSecretReconciler implements Reconciler {
       this.#o.stores.track(resolved.view, id, recorded, findTypes(es), false);
     }
     return resolved.view.changed(id, recorded);
+  }
+
+  /**
+   * Whether the view is reading values this sync needs (it is woken when they are in): a
+   * first sync of 10,000 resources waits for the store's rate limit in the view, not in the
+   * workers, which meanwhile sync the resources whose values are at hand. Once per sync: the
+   * woken pass syncs whatever the reads brought (a failed read is read again and reported).
+   */
+  #warm(s: Sync, view: RemoteView): boolean {
+    const wake = this.#o.wake;
+    const id = idOf(s.raw.metadata);
+    if (this.#warmed.delete(id) || !wake || s.why === 'force') return false;
+    const reads = view.warm(directRefs(s.es.spec), this.#maxValueAgeMs(s, view));
+    if (!reads) return false;
+    this.#warmed.add(id);
+    const key = { namespace: s.target.namespace, name: s.raw.metadata.name };
+    void reads.then(() => wake(key));
+    return true;
   }
 
   #maxValueAgeMs(s: Sync, view: RemoteView): number {
@@ -473,6 +509,7 @@ export class ExternalSecretReconciler implements Reconciler {
     const id = idOf(key);
     this.#targets.forget(id);
     this.#seen.delete(id);
+    this.#warmed.delete(id);
     this.#status.forget({
       metadata: { name: key.name, ...(key.namespace ? { namespace: key.namespace } : {}) },
     });

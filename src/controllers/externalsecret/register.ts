@@ -7,7 +7,7 @@ import type { ObjectKey } from '../../runtime/logger.ts';
 import type { ControllerContext } from '../context.ts';
 import { RESOURCE_TYPES } from '../shared/resources.ts';
 import { referencedConfigMaps } from '../shared/template.ts';
-import { refersTo, type StoreKey } from '../store/key.ts';
+import { rawStoreRef, refersTo, type StoreKey } from '../store/key.ts';
 import { createExternalSecretMetrics } from './metrics.ts';
 import { ExternalSecretReconciler } from './reconciler.ts';
 
@@ -91,6 +91,7 @@ export function registerExternalSecretController(
     metrics: createExternalSecretMetrics(manager.metrics.registry),
     configMaps: context.configMaps,
     refreshSlots: options.refreshSlots ?? Math.max(1, manager.config.concurrency - 1),
+    wake: (key) => controller.enqueue(key),
   });
   const controller = manager.controller(reconciler);
   const own = (obj: KubeObject): ObjectKey[] => [
@@ -124,13 +125,13 @@ export function registerExternalSecretController(
         .flatMap(own),
   });
 
+  // Read from the storeRef as written: no parse of every resource on each store verdict.
   const usersOf = (store: StoreKey): ObjectKey[] =>
     externalSecrets
       .list(store.kind === 'SecretStore' ? store.namespace : undefined)
       .filter((obj) => {
-        const parsed = parseExternalSecret(obj);
-        const ns = obj.metadata.namespace as string;
-        return parsed.ok && refersTo(ns, parsed.value.spec.storeRef, store);
+        const ref = rawStoreRef(obj);
+        return ref !== null && refersTo(obj.metadata.namespace as string, ref, store);
       })
       .flatMap(own);
   stores.onStoreChange((store) => {

@@ -3,6 +3,7 @@
 // after a rename, and removing it for deletionPolicy Delete. Counts each write in the metrics.
 import type { V1Secret } from '@kubernetes/client-node';
 import { API_VERSION, type ExternalSecret, externalSecretTargetName } from '../../api/index.ts';
+import { ANNOTATIONS } from '../shared/constants.ts';
 import {
   decodeDataBytes,
   deleteSecretIfOwned,
@@ -26,6 +27,8 @@ export class TargetSecrets {
   readonly #metrics: ExternalSecretMetrics;
   /** The Secret resourceVersion our last write left, per ExternalSecret (in memory only). */
   readonly #written = new Map<string, Written>();
+  /** The data hash of a write sent and not answered yet, per ExternalSecret. */
+  readonly #writing = new Map<string, string>();
 
   constructor(core: SecretsApi, metrics: ExternalSecretMetrics) {
     this.#core = core;
@@ -68,6 +71,8 @@ export class TargetSecrets {
       await deleteSecretIfOwned(this.#core, reader.namespace, reader.name);
       this.#metrics.secretWrites.inc({ operation: 'delete' });
     }
+    const id = idOf(es);
+    if (!merge) this.#writing.set(id, hash);
     const written: V1Secret = await writeTarget(this.#core, {
       namespace: reader.namespace,
       name: reader.name,
@@ -86,9 +91,9 @@ export class TargetSecrets {
             },
           }
         : {}),
-    });
+    }).finally(() => this.#writing.delete(id));
     this.#metrics.secretWrites.inc({ operation: 'apply' });
-    this.#written.set(idOf(es), { resourceVersion: written.metadata?.resourceVersion, hash });
+    this.#written.set(id, { resourceVersion: written.metadata?.resourceVersion, hash });
   }
 
   /** After spec.target.name changed, the Secret written under `oldName` is cleaned up. */
@@ -127,12 +132,20 @@ export class TargetSecrets {
   }
 
   /**
-   * Whether `resourceVersion` is the one our last write of this resource's Secret left: the
-   * watch event that follows our own write, which tells the resource nothing new.
+   * Whether `secret` is as our last write of this resource's Secret left it (its
+   * resourceVersion), or carries the data hash of the write being sent: the watch event that
+   * follows our own write (it may come before the answer), which tells the resource nothing new.
    */
-  wroteVersion(id: string, resourceVersion: string | undefined): boolean {
+  wrote(
+    id: string,
+    secret: { metadata?: { resourceVersion?: string; annotations?: Record<string, string> } },
+  ): boolean {
     const written = this.#written.get(id)?.resourceVersion;
-    return written !== undefined && written === resourceVersion;
+    if (written !== undefined && written === secret.metadata?.resourceVersion) return true;
+    const writing = this.#writing.get(id);
+    return (
+      writing !== undefined && secret.metadata?.annotations?.[ANNOTATIONS.dataHash] === writing
+    );
   }
 
   forget(id: string): void {

@@ -1,7 +1,8 @@
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../runtime/testing/fake-clock.ts';
-import { EventRecorder, type EventsApi } from './events.ts';
+import { EventRecorder, type EventsApi, MAX_WAITING_EVENTS } from './events.ts';
 
 function fakeApi(failCreate = false) {
   const created: Array<Record<string, unknown>> = [];
@@ -69,5 +70,40 @@ describe('EventRecorder', () => {
     const quiet = new EventRecorder({ api: failing.api, clock, log: pino({ level: 'silent' }) });
     expect(() => quiet.record(es, 'Normal', 'Synced', 'ok')).not.toThrow();
     await expect(quiet.flush()).resolves.toBeUndefined();
+  });
+
+  it('paces writes, serves Warnings first, and drops and counts what does not fit', async () => {
+    const clock = new FakeClock();
+    const { api, created } = fakeApi();
+    const registry = new Registry();
+    const recorder = new EventRecorder({
+      api,
+      clock,
+      log: pino({ level: 'silent' }),
+      registry,
+      rate: { qps: 10, burst: 5 },
+    });
+    const subject = (i: number) => ({ ...es, metadata: { ...es.metadata, uid: `u${i}` } });
+    for (let i = 0; i < MAX_WAITING_EVENTS + 10; i++) {
+      recorder.record(subject(i), 'Normal', 'Synced', 'ok');
+    }
+    recorder.record(subject(-1), 'Warning', 'SyncError', 'HTTP 503');
+    await clock.advance(0);
+    // The burst goes out at once; the rest waits for tokens.
+    expect(created).toHaveLength(5);
+    await clock.advance(100);
+    // The next turn goes to the Warning, although it was recorded last.
+    expect(created).toHaveLength(6);
+    expect(created[5]).toMatchObject({ type: 'Warning', reason: 'SyncError' });
+    await clock.advance(1_000);
+    expect(created).toHaveLength(16);
+    // 5 written at once, MAX_WAITING_EVENTS waited, 5 Normal ones had no room.
+    const dropped = await registry
+      .getSingleMetric('secrets_manager_operator_events_dropped_total')
+      ?.get();
+    expect(dropped?.values).toEqual([{ labels: { type: 'Normal' }, value: 5 }]);
+    await clock.advance(MAX_WAITING_EVENTS * 100);
+    await recorder.flush();
+    expect(created).toHaveLength(MAX_WAITING_EVENTS + 5 + 1);
   });
 });

@@ -1,12 +1,16 @@
 // Kubernetes Events for the resources the operator reconciles (core/v1, what `kubectl describe`
 // shows). Repeats are folded into one Event with a count, as client-go's recorder does, so a
-// resource failing every few seconds does not flood etcd.
+// resource failing every few seconds does not flood etcd. Events are best effort and paced: a
+// burst (10,000 resources becoming Ready at the first sync) must not take the API server's write
+// capacity from the Secrets themselves.
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Event } from '@kubernetes/client-node';
+import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../../runtime/clock.ts';
 import { describeError } from '../../runtime/errors.ts';
 import { type CoreApi, PatchType } from '../../runtime/kubeapi.ts';
 import type { Logger } from '../../runtime/logger.ts';
+import { METRIC_PREFIX } from '../../runtime/metrics.ts';
 import { COMPONENT } from './constants.ts';
 
 export type EventType = 'Normal' | 'Warning';
@@ -23,6 +27,13 @@ const CLUSTER_EVENTS_NAMESPACE = 'default';
 const REPEAT_WINDOW_MS = 10 * 60_000;
 const MAX_TRACKED = 10_000;
 const MAX_MESSAGE = 1024;
+/**
+ * Event writes (creates and repeat patches together) per second, and the burst: client-go's
+ * clients default to 5 requests/s for everything; Events get 10/s of their own here.
+ */
+export const EVENT_RATE = { qps: 10, burst: 100 } as const;
+/** Events of one type waiting for their turn; beyond that, new ones are dropped and counted. */
+export const MAX_WAITING_EVENTS = 1_000;
 const mergePatch = PatchType.Merge;
 
 interface Recent {
@@ -42,6 +53,72 @@ export interface EventRecorderOptions {
   log: Logger;
   /** `reportingInstance`, e.g. the pod name. */
   instance?: string;
+  /** Where `events_dropped_total` is registered (none: not counted). */
+  registry?: Registry;
+  /** Pace of Event writes (default EVENT_RATE). */
+  rate?: { qps: number; burst: number };
+}
+
+/**
+ * Turns to write an Event: a token bucket on the injected clock, Warning Events served before
+ * Normal ones, and at most MAX_WAITING_EVENTS waiting per type (a turn is refused beyond).
+ */
+class EventPacer {
+  readonly #clock: Clock;
+  readonly #qps: number;
+  readonly #burst: number;
+  #tokens: number;
+  #last: number;
+  readonly #waiting: Record<EventType, Array<() => void>> = { Warning: [], Normal: [] };
+  #timer: (() => void) | undefined;
+
+  constructor(clock: Clock, rate: { qps: number; burst: number }) {
+    this.#clock = clock;
+    this.#qps = rate.qps;
+    this.#burst = rate.burst;
+    this.#tokens = rate.burst;
+    this.#last = clock.now();
+  }
+
+  /** Resolves at this Event's turn; undefined when too many of its type wait already. */
+  turn(type: EventType): Promise<void> | undefined {
+    this.#refill();
+    const idle = this.#waiting.Warning.length === 0 && this.#waiting.Normal.length === 0;
+    if (idle && this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return Promise.resolve();
+    }
+    const queue = this.#waiting[type];
+    if (queue.length >= MAX_WAITING_EVENTS) return undefined;
+    const turn = new Promise<void>((resolve) => queue.push(resolve));
+    this.#schedule();
+    return turn;
+  }
+
+  #refill(): void {
+    const now = this.#clock.now();
+    this.#tokens = Math.min(
+      this.#burst,
+      this.#tokens + (Math.max(0, now - this.#last) / 1000) * this.#qps,
+    );
+    this.#last = now;
+  }
+
+  #schedule(): void {
+    if (this.#timer) return;
+    const waitMs = Math.max(1, Math.ceil(((1 - this.#tokens) / this.#qps) * 1000));
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#refill();
+      while (this.#tokens >= 1) {
+        const next = this.#waiting.Warning.shift() ?? this.#waiting.Normal.shift();
+        if (!next) break;
+        this.#tokens -= 1;
+        next();
+      }
+      if (this.#waiting.Warning.length > 0 || this.#waiting.Normal.length > 0) this.#schedule();
+    }, waitMs);
+  }
 }
 
 export class EventRecorder {
@@ -52,12 +129,24 @@ export class EventRecorder {
   readonly #recent = new Map<string, Recent>();
   /** One write at a time per (object, reason, message), so a repeat patches the right Event. */
   readonly #chains = new Map<string, Promise<void>>();
+  readonly #pacer: EventPacer;
+  readonly #dropped: Counter<'type'> | undefined;
+  #warnedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: EventRecorderOptions) {
     this.#api = options.api;
     this.#clock = options.clock;
     this.#log = options.log.child({ component: 'events' });
     this.#instance = options.instance ?? process.env.POD_NAME ?? COMPONENT;
+    this.#pacer = new EventPacer(options.clock, options.rate ?? EVENT_RATE);
+    this.#dropped = options.registry
+      ? new Counter({
+          name: `${METRIC_PREFIX}events_dropped_total`,
+          help: `Events not written because more than ${MAX_WAITING_EVENTS} of their type were waiting for their turn (Events are written at most ${EVENT_RATE.qps}/s, bursts of ${EVENT_RATE.burst}).`,
+          labelNames: ['type'],
+          registers: [options.registry],
+        })
+      : undefined;
   }
 
   /**
@@ -67,8 +156,21 @@ export class EventRecorder {
   record(obj: EventSubject, type: EventType, reason: string, message: string): void {
     const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
     const id = `${obj.metadata.uid ?? `${obj.metadata.namespace}/${obj.metadata.name}`}|${reason}|${text}`;
+    const turn = this.#pacer.turn(type);
+    if (!turn) {
+      this.#dropped?.inc({ type });
+      const now = this.#clock.now();
+      if (now - this.#warnedAt >= 60_000) {
+        this.#warnedAt = now;
+        this.#log.warn(
+          { waiting: MAX_WAITING_EVENTS, type },
+          'too many Events waiting to be written: new ones are dropped (counted in events_dropped_total) until the backlog clears',
+        );
+      }
+      return;
+    }
     const previous = this.#chains.get(id) ?? Promise.resolve();
-    const next = previous
+    const next = Promise.all([previous, turn])
       .then(() => this.#write(id, obj, type, reason, text))
       .catch((err: unknown) => {
         this.#log.warn(

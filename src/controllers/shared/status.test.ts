@@ -151,6 +151,37 @@ describe('StatusWriter', () => {
     expect(writer.remembered).toBe(0);
   });
 
+  it('knows the echo that comes before its write is answered, unless more than status changed', async () => {
+    const { resources, obj, ...rest } = setup();
+    let answer: (() => void) | undefined;
+    const held = {
+      replaceStatus: resources.replaceStatus.bind(resources),
+      patchStatus: async (...args: Parameters<FakeResources['patchStatus']>) => {
+        await new Promise<void>((r) => {
+          answer = r;
+        });
+        return resources.patchStatus(...args);
+      },
+    };
+    const writer = new StatusWriter({ kind: KIND, resources: held, ...rest, mode: 'merge' });
+    const next = { ...statusOf(obj), observedGeneration: 2 };
+    const writing = writer.write(obj, next);
+    await Promise.resolve();
+    // The watch event of this very write, seen before the answer: only the status moved.
+    const echo = { ...obj, status: next, metadata: { ...obj.metadata, resourceVersion: '99' } };
+    expect(writer.isOwnEcho(echo)).toBe(true);
+    // Not an echo: another status, or a force-sync annotation that came with it.
+    expect(writer.isOwnEcho({ ...echo, status: { ...next, observedGeneration: 3 } })).toBe(false);
+    const annotated = { ...echo.metadata, annotations: { 'secrets-manager.dev/force-sync': '1' } };
+    expect(writer.isOwnEcho({ ...echo, metadata: annotated })).toBe(false);
+    const regenerated = { ...echo.metadata, generation: 2 };
+    expect(writer.isOwnEcho({ ...echo, metadata: regenerated })).toBe(false);
+    (answer as () => void)();
+    await writing;
+    // Answered: back to the resourceVersion rule.
+    expect(writer.isOwnEcho(echo)).toBe(false);
+  });
+
   it('throws without writing once the signal has aborted', async () => {
     const { writer, resources, events, obj } = setup();
     const controller = new AbortController();

@@ -67,9 +67,18 @@ interface Remembered {
 
 export type Status = Record<string, unknown>;
 
+/** A status write sent and not answered yet: its watch event may come before the answer. */
+interface InFlight {
+  uid: string | undefined;
+  status: Status;
+  /** What else the written-from object said that a reconcile acts on (see `actedOn`). */
+  acted: string;
+}
+
 export class StatusWriter {
   readonly #o: StatusWriterOptions;
   readonly #written = new Map<string, Remembered>();
+  readonly #inflight = new Map<string, InFlight>();
 
   constructor(options: StatusWriterOptions) {
     this.#o = options;
@@ -91,13 +100,21 @@ export class StatusWriter {
     signal?.throwIfAborted();
     const ref = this.#ref(obj);
     const version = this.#o.conditional ? obj.metadata.resourceVersion : undefined;
-    const response = (
-      this.#o.mode === 'replace'
-        ? await this.#o.resources.replaceStatus(ref, after, version)
-        : await this.#o.resources.patchStatus(ref, mergePatchOf(before, after), version)
-    ) as { status?: unknown; metadata?: { resourceVersion?: string } } | undefined;
+    const id = idOf(obj);
+    const inflight: InFlight = { uid: obj.metadata.uid, status: after, acted: actedOn(obj) };
+    this.#inflight.set(id, inflight);
+    let response: { status?: unknown; metadata?: { resourceVersion?: string } } | undefined;
+    try {
+      response = (await (this.#o.mode === 'replace'
+        ? this.#o.resources.replaceStatus(ref, after, version)
+        : this.#o.resources.patchStatus(ref, mergePatchOf(before, after), version))) as
+        | typeof response
+        | undefined;
+    } finally {
+      if (this.#inflight.get(id) === inflight) this.#inflight.delete(id);
+    }
     const resourceVersion = response?.metadata?.resourceVersion;
-    this.#written.set(idOf(obj), {
+    this.#written.set(id, {
       uid: obj.metadata.uid,
       status: response?.status ?? after,
       resourceVersion,
@@ -131,6 +148,17 @@ export class StatusWriter {
    */
   isOwnEcho(obj: StatusSubject): boolean {
     const id = idOf(obj);
+    // The event can come before the write's answer (another connection, a loaded process): it
+    // is ours when only the status changed, to exactly what we are writing.
+    const sending = this.#inflight.get(id);
+    if (
+      sending &&
+      sending.uid === obj.metadata.uid &&
+      sending.acted === actedOn(obj) &&
+      isDeepStrictEqual(asStatus(obj.status), sending.status)
+    ) {
+      return true;
+    }
     const mine = this.#written.get(id);
     if (!mine?.resourceVersion) return false;
     if (mine.resourceVersion !== obj.metadata.resourceVersion) return false;
@@ -172,6 +200,22 @@ export class StatusWriter {
       ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
     };
   }
+}
+
+/**
+ * Everything besides status that a reconcile acts on: spec (through generation), annotations
+ * (force-sync), labels, finalizers and deletion. An event that changed any of these is not an
+ * echo of a status write, whatever its status says.
+ */
+function actedOn(obj: StatusSubject): string {
+  const m = obj.metadata as StatusSubject['metadata'] & {
+    generation?: number;
+    annotations?: unknown;
+    labels?: unknown;
+    finalizers?: unknown;
+    deletionTimestamp?: unknown;
+  };
+  return JSON.stringify([m.generation, m.annotations, m.labels, m.finalizers, m.deletionTimestamp]);
 }
 
 function idOf(obj: { metadata: { namespace?: string; name: string } }): string {

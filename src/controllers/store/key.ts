@@ -63,3 +63,16 @@ export function objectKeyOfStore(key: StoreKey): { namespace?: string; name: str
     ? { namespace: key.namespace as string, name: key.name }
     : { name: key.name };
 }
+
+/**
+ * The storeRef of a resource as written, without parsing the whole resource (hot paths: every
+ * resource is asked at a start and on each store verdict). Undefined when absent (the default
+ * store); null when it is not a store reference at all (the resource's parse reports it).
+ */
+export function rawStoreRef(obj: object): StoreRef | undefined | null {
+  const spec = (obj as { spec?: { storeRef?: { kind?: unknown; name?: unknown } } }).spec;
+  const ref = spec?.storeRef;
+  if (ref === undefined) return undefined;
+  const known = ref.kind === 'SecretStore' || ref.kind === 'ClusterSecretStore';
+  return known && typeof ref.name === 'string' ? (ref as StoreRef) : null;
+}

@@ -73,6 +73,49 @@ describe('RemoteView', () => {
     expect(t.lists()).toBe(0);
   });
 
+  it('warms: reads ahead what a sync would wait for, once, and nothing that is at hand', async () => {
+    const t = setup();
+    const refs = [
+      { type: 'arbitrary' as const, id: 'a1' },
+      { type: 'arbitrary' as const, name: 'beta' },
+      { type: 'iam_credentials' as const, id: 'never-through-the-view' },
+    ];
+    const first = t.view.warm(refs, 60_000);
+    const again = t.view.warm(refs, 60_000);
+    expect(first).toBeInstanceOf(Promise);
+    await Promise.all([first, again]);
+    // One read each (shared by both), one list to learn the name; iam_credentials left alone.
+    expect(t.valueReads()).toBe(2);
+    expect(t.view.size).toBe(2);
+    expect(t.view.warm(refs, 60_000)).toBeUndefined();
+    // The sync that follows reads nothing.
+    await t.sync('ns/one', [{ id: 'a1' }, { name: 'beta' }], 60_000);
+    expect(t.valueReads()).toBe(2);
+    // Older than the sync accepts: read again, once.
+    await t.clock.advance(61_000);
+    await t.view.warm(refs, 60_000);
+    expect(t.valueReads()).toBe(4);
+    // A failed read settles the warm-up too (the sync reports it).
+    await expect(t.view.warm([{ type: 'arbitrary', id: 'gone' }], 60_000)).resolves.toBeUndefined();
+  });
+
+  it('keeps a value read ahead through polls until its resource syncs, ten minutes at most', async () => {
+    const t = setup(5_000);
+    await t.view.warm([{ type: 'arbitrary', id: 'a1' }], 60 * 60_000);
+    await t.sync('ns/holder', [{ id: 'b1' }]);
+    // Polls come and go while the resource waits for its other values: a1 stays.
+    await t.clock.advance(5 * 60_000);
+    await t.sync('ns/one', [{ id: 'a1' }], 60 * 60_000);
+    expect(t.valueReads()).toBe(2);
+    // Never taken up (its resource failed or went away): dropped after ten minutes.
+    t.view.release('ns/holder');
+    expect(t.view.size).toBe(1);
+    await t.view.warm([{ type: 'arbitrary', id: 'b1' }], 60 * 60_000);
+    expect(t.view.size).toBe(2);
+    await t.clock.advance(11 * 60_000);
+    expect(t.view.size).toBe(1);
+  });
+
   it('drops a value when no resource references it any more', async () => {
     const t = setup();
     await t.sync('ns/one', [{ id: 'a1' }, { id: 'b1' }]);

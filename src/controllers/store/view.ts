@@ -73,6 +73,9 @@ interface Tracked {
   finds: SecretType[];
 }
 
+/** How long a value no resource has synced from yet is kept (see #sweep). */
+const UNCLAIMED_KEEP_MS = 10 * 60_000;
+
 /** The first poll after a view starts (restart: rotations made while down show up soon). */
 const FIRST_POLL_MAX_MS = 5_000;
 
@@ -152,6 +155,28 @@ export class RemoteView {
       listSecrets: (filter, opts) => this.#list(filter ?? {}, maxAgeMs, opts),
     };
     return { reader, sources: () => [...used.values()] };
+  }
+
+  /**
+   * Starts the reads a sync with `maxAgeMs` would wait for among `refs` (never read, changed,
+   * too old; shared with reads in flight) and resolves once they all finished, failed or not;
+   * undefined when every value is at hand. A resource calls this before it syncs, so that it
+   * waits for the store's rate limit without holding a worker.
+   */
+  warm(refs: SecretRef[], maxAgeMs: number): Promise<void> | undefined {
+    const now = this.#o.clock.now();
+    const reads: Promise<unknown>[] = [];
+    for (const ref of refs) {
+      if (!viaView(ref)) continue;
+      const key =
+        ref.id !== undefined
+          ? sourceKey(ref.type, ref.group, ref.id)
+          : this.#aliases.get(nameKey(ref.type, ref.group, ref.name ?? ''));
+      const entry = key === undefined ? undefined : this.#entries.get(key);
+      if (entry && !entry.stale && maxAgeMs > 0 && now - entry.readAt <= maxAgeMs) continue;
+      reads.push(this.#read(ref, maxAgeMs, undefined).catch(() => undefined));
+    }
+    return reads.length === 0 ? undefined : Promise.all(reads).then(() => undefined);
   }
 
   /**
@@ -447,10 +472,15 @@ export class RemoteView {
     this.#o.metrics.entries.set({ store: this.#o.store }, this.#entries.size);
   }
 
-  /** Values no resource took up since before the last poll (a sync that failed) are dropped. */
+  /**
+   * Values no resource took up (its sync failed, or it went away) are dropped once they are
+   * older than a poll interval and UNCLAIMED_KEEP_MS: a first sync of thousands of resources
+   * reads a resource's values at different times before it syncs, and must not read them twice.
+   */
   #sweep(): void {
+    const before = this.#lastPoll - Math.max(this.#o.pollIntervalMs, UNCLAIMED_KEEP_MS);
     for (const [key, entry] of this.#entries) {
-      if (!this.#users.has(key) && entry.readAt < this.#lastPoll - this.#o.pollIntervalMs) {
+      if (!this.#users.has(key) && entry.readAt < before) {
         this.#drop(key);
       }
     }
