@@ -1,7 +1,6 @@
 // Adds the ExternalSecret informer and controller to the manager and wires what enqueues an
 // ExternalSecret: its own changes, changes of the Secret it writes, its store becoming ready
 // (or not), and its namespace's labels changing (ClusterSecretStore admission).
-import { parseExternalSecret } from '../../api/index.ts';
 import type { KubeObject } from '../../runtime/informer.ts';
 import type { ObjectKey } from '../../runtime/logger.ts';
 import type { ControllerContext } from '../context.ts';
