@@ -230,6 +230,29 @@ describe('KubeClient requests', () => {
     await kube.close();
   });
 
+  it('sends requests below a server URL that has a path (an API proxy)', async () => {
+    const api = await apiServer((_s, res) => json(res, 200, {}));
+    const kube = new KubeClient(config(`${api.url}/k8s/clusters/c-1/`));
+    await kube.core.readNamespacedSecret({ name: 's', namespace: 'ns' });
+    await kube.custom.patchNamespacedCustomObjectStatus(
+      {
+        group: 'g',
+        version: 'v1',
+        namespace: 'ns',
+        plural: 'xs',
+        name: 'x',
+        body: {},
+        fieldManager: 'm',
+      },
+      PatchType.Merge,
+    );
+    expect(api.seen.map((s) => s.url)).toEqual([
+      '/k8s/clusters/c-1/api/v1/namespaces/ns/secrets/s',
+      '/k8s/clusters/c-1/apis/g/v1/namespaces/ns/xs/x/status?fieldManager=m',
+    ]);
+    await kube.close();
+  });
+
   it('runs an exec credential plugin through the client-node fallback', async () => {
     const api = await apiServer((_s, res) => json(res, 200, {}));
     const credential = JSON.stringify({
