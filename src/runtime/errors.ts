@@ -28,7 +28,12 @@ export class KubeHttpError extends Error {
   readonly reason: string | undefined;
 
   constructor(code: number, reason: string | undefined, message: string) {
+    // An answer of the API server, not a bug: its stack would only say which request sent it,
+    // and capturing one for every expected 404 and 409 costs more than the request's parsing.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'KubeHttpError';
     this.code = code;
     this.reason = reason;

@@ -3,6 +3,7 @@ import {
   type ExternalSecret,
   externalSecretTargetName,
   MAX_RECORDED_SOURCES,
+  type ParseResult,
   parseExternalSecret,
   EXTERNAL_SECRET_REASONS as REASONS,
   type RefreshPlan,
@@ -105,6 +106,8 @@ export class ExternalSecretReconciler implements Reconciler {
   readonly #seen = new Set<string>();
   /** Keys whose reads the view did ahead of their sync, until that sync. */
   readonly #warmed = new Set<string>();
+  /** Each object the cache holds is parsed once, not at every pass over it. */
+  readonly #parsed = new WeakMap<object, ParseResult<ExternalSecret>>();
 
   constructor(options: ExternalSecretReconcilerOptions) {
     this.#o = options;
@@ -145,7 +148,7 @@ export class ExternalSecretReconciler implements Reconciler {
     if (!raw.metadata.deletionTimestamp && this.#storePending(namespace, raw)) return undefined;
     const firstSight = !this.#seen.has(id);
     this.#seen.add(id);
-    const parsed = parseExternalSecret(raw);
+    const parsed = this.#parse(raw);
     if (raw.metadata.deletionTimestamp) {
       await this.#finalize(raw, parsed.ok ? parsed.value : undefined, ctx);
       return undefined;
@@ -211,6 +214,15 @@ export class ExternalSecretReconciler implements Reconciler {
     } finally {
       this.#gate.leave();
     }
+  }
+
+  #parse(raw: KubeObject): ParseResult<ExternalSecret> {
+    let parsed = this.#parsed.get(raw);
+    if (!parsed) {
+      parsed = parseExternalSecret(raw);
+      this.#parsed.set(raw, parsed);
+    }
+    return parsed;
   }
 
   /** Whether the store `raw` names (as written; the parse comes later) awaits validation. */

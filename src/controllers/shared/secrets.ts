@@ -1,6 +1,6 @@
 // Writing and reading the Kubernetes Secrets the operator manages, and the keyed hash that
 // tells whether their data changed.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { isApiError } from '../../runtime/kube.ts';
 import { type CoreApi, PatchType } from '../../runtime/kubeapi.ts';
@@ -193,7 +193,7 @@ export const HASH_PREFIX = 'hmac-sha256:';
  * the key a digest in status or an annotation cannot be used to test guesses of short values.
  */
 export function hashData(data: Readonly<Record<string, SecretValue>>, key: Uint8Array): string {
-  const mac = createHmac('sha256', key);
+  const mac = createHmac('sha256', keyObject(key));
   for (const name of Object.keys(data).sort()) {
     // Text is hashed as its UTF-8 bytes, so a digest does not depend on how a value is held.
     const bytes = valueBytes(data[name] as SecretValue);
@@ -201,6 +201,17 @@ export function hashData(data: Readonly<Record<string, SecretValue>>, key: Uint8
     mac.update(bytes);
   }
   return `${HASH_PREFIX}${mac.digest('hex')}`;
+}
+
+/** The hash key as a KeyObject, made once per key rather than at every hash. */
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+function keyObject(key: Uint8Array): KeyObject {
+  let made = keyObjects.get(key);
+  if (!made) {
+    made = createSecretKey(key);
+    keyObjects.set(key, made);
+  }
+  return made;
 }
 
 /** The data hash we stamped on a Secret when we last wrote it. */
