@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +11,7 @@ import { isApiError } from './kube.ts';
 import { PatchType } from './kubeapi.ts';
 import { KubeClient, KubeTimeoutError } from './kubeclient.ts';
 import type { ClusterEntry, LoadedKubeConfig, UserEntry } from './kubeconfig.ts';
+import { hasOpenssl, testCa } from './testing/certificates.ts';
 
 interface Seen {
   method: string;
@@ -277,61 +277,17 @@ describe('KubeClient requests', () => {
   });
 });
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A CA, a server certificate for the name `kubernetes` only, and a client certificate. */
 function certificates(at: string) {
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: at, stdio: 'ignore' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  run([
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=ca',
-  ]);
-  const sign = (name: string, subject: string, ext?: string) => {
-    run(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
-    if (ext) writeFileSync(join(at, `${name}.cnf`), ext);
-    run([
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '2',
-      ...(ext ? ['-extfile', `${name}.cnf`] : []),
-    ]);
-  };
-  sign('srv', '/CN=kubernetes', 'subjectAltName=DNS:kubernetes\n');
-  sign('client', '/CN=operator');
-  const read = (f: string) => readFileSync(join(at, f), 'utf8');
+  const ca = testCa(at, '/CN=ca');
+  const srv = ca.issue('srv', '/CN=kubernetes', 'subjectAltName=DNS:kubernetes');
+  const client = ca.issue('client', '/CN=operator');
   return {
-    ca: read('ca.crt'),
-    srv: { key: read('srv.key'), cert: read('srv.crt') },
-    caFile: join(at, 'ca.crt'),
-    clientCertData: Buffer.from(read('client.crt')).toString('base64'),
-    clientKeyFile: join(at, 'client.key'),
+    ca: ca.ca,
+    srv: { key: srv.key, cert: srv.cert },
+    caFile: ca.caFile,
+    clientCertData: Buffer.from(client.cert).toString('base64'),
+    clientKeyFile: client.keyFile,
   };
 }
 

@@ -1,64 +1,18 @@
-/**
- * Private endpoints present certificates from a private CA: the client trusts the store's CA
- * bundle (an undici Agent with `connect.ca`) and says what to fix when it is missing.
- */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasOpenssl, testCa } from '../runtime/testing/certificates.ts';
 import { HttpSecretsManagerClient } from './client.ts';
 import type { SecretsManagerError } from './errors.ts';
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A throwaway CA and a server certificate for 127.0.0.1 signed by it. */
 function makeCertificates(dir: string) {
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  run([
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=test private CA',
-  ]);
-  run(['req', ...ec, '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']);
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  run([
-    'x509',
-    '-req',
-    '-in',
-    'srv.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'srv.crt',
-    '-days',
-    '2',
-    '-extfile',
-    'ext.cnf',
-  ]);
-  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-  return { ca: read('ca.crt'), key: read('srv.key'), cert: read('srv.crt') };
+  const ca = testCa(dir, '/CN=test private CA');
+  const srv = ca.issue('srv', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1');
+  return { ca: ca.ca, key: srv.key, cert: srv.cert };
 }
 
 const available = hasOpenssl();
