@@ -13,6 +13,7 @@ import {
   type RequestOptions,
 } from './kubeapi.ts';
 import type { AuthSource, LoadedKubeConfig, RequestAuth } from './kubeconfig.ts';
+import { withoutManagedFields } from './managedfields.ts';
 
 export interface KubeClientOptions {
   /** Per request, headers to body (default 30 s). */
@@ -267,7 +268,7 @@ export class KubeClient implements KubeRequester {
       throw err;
     }
     if (status < 200 || status >= 300) throw statusError(status, text);
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    return (text === '' ? undefined : JSON.parse(withoutManagedFields(text))) as T;
   }
 
   async close(): Promise<void> {

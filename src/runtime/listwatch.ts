@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { KubeHttpError } from './errors.ts';
 import type { KubeClient } from './kubeclient.ts';
+import { withoutManagedFields } from './managedfields.ts';
 
 /**
  * Raw LIST and WATCH requests against the API server. client-node's `Watch` cannot send an
@@ -120,7 +121,7 @@ export class KubeListWatchClient implements ListWatchClient {
       let page: z.infer<typeof listPage>;
       try {
         if (response.status !== 200) throw await httpError('list', path, response);
-        page = listPage.parse(await response.json());
+        page = listPage.parse(JSON.parse(withoutManagedFields(await response.text())));
       } finally {
         await close();
       }
@@ -151,7 +152,7 @@ export class KubeListWatchClient implements ListWatchClient {
         for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
-          if (line !== '') yield watchEvent.parse(JSON.parse(line));
+          if (line !== '') yield watchEvent.parse(JSON.parse(withoutManagedFields(line)));
         }
       }
     } finally {
