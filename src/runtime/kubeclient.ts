@@ -202,12 +202,7 @@ export class KubeClient implements KubeRequester {
     try {
       return await fetch(url, {
         method,
-        headers: {
-          ...headers,
-          'User-Agent': USER_AGENT,
-          Accept: o.accept ?? 'application/json',
-          ...(o.body !== undefined ? { 'Content-Type': o.contentType ?? 'application/json' } : {}),
-        },
+        headers: requestHeaders(headers, o),
         ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
         ...(signal ? { signal } : {}),
         dispatcher,
@@ -244,12 +239,7 @@ export class KubeClient implements KubeRequester {
         origin: base.origin,
         path: full,
         method: method as Dispatcher.HttpMethod,
-        headers: {
-          ...headers,
-          'user-agent': USER_AGENT,
-          accept: o.accept ?? 'application/json',
-          ...(o.body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
-        },
+        headers: requestHeaders(headers, o),
         ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
         // No answer, or a stalled body, within the timeout: KubeTimeoutError.
@@ -274,6 +264,16 @@ export class KubeClient implements KubeRequester {
   async close(): Promise<void> {
     if (this.#auth) await (await this.#auth).close();
   }
+}
+
+/** The credentials' headers and what every request says of itself and its body. */
+function requestHeaders(auth: Record<string, string>, o: RequestOptions): Record<string, string> {
+  return {
+    ...auth,
+    'user-agent': USER_AGENT,
+    accept: o.accept ?? 'application/json',
+    ...(o.body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
+  };
 }
 
 function timedOut(

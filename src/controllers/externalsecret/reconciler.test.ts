@@ -372,7 +372,8 @@ describe('ExternalSecretReconciler', () => {
 });
 
 describe('ExternalSecretReconciler with the store view', () => {
-  function withView(t: T) {
+  /** The store resolves with a view polling every minute; `onChange` gets what a poll flags. */
+  function withView(t: T, onChange: (resources: string[]) => void = () => {}) {
     const view = new RemoteView({
       client: t.sm,
       clock: t.clock,
@@ -380,9 +381,10 @@ describe('ExternalSecretReconciler with the store view', () => {
       store: 'ClusterSecretStore/default',
       metrics: detachedRemoteViewMetrics(),
       log,
-      onChange: () => {},
+      onChange,
     });
-    t.setStore({ ...(t.readyStore as { ok: true }), view } as ResolveResult);
+    const ready = t.readyStore as Extract<ResolveResult, { ok: true }>;
+    t.setStore({ ...ready, view, store: { ...ready.store, pollIntervalMs: 60_000 } });
     return view;
   }
 
@@ -437,29 +439,7 @@ describe('ExternalSecretReconciler with the store view', () => {
     });
     t.sm.put(dated('s3cret', '2026-01-01T00:00:00Z'));
     const changed: string[] = [];
-    const view = new RemoteView({
-      client: t.sm,
-      clock: t.clock,
-      pollIntervalMs: 60_000,
-      store: 'ClusterSecretStore/default',
-      metrics: detachedRemoteViewMetrics(),
-      log,
-      onChange: (resources) => changed.push(...resources),
-    });
-    t.setStore({
-      ok: true,
-      client: t.sm,
-      view,
-      store: {
-        kind: 'ClusterSecretStore',
-        name: 'default',
-        uid: 'store-uid',
-        generation: 1,
-        url: 'https://sm.example',
-        revocation: 'auto',
-        pollIntervalMs: 60_000,
-      },
-    });
+    const view = withView(t, (resources) => changed.push(...resources));
     await synced(t);
     expect(t.status()?.sources).toEqual([
       { type: 'arbitrary', id: 'a1', lastUpdateDate: '2026-01-01T00:00:00Z' },
