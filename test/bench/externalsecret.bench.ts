@@ -29,7 +29,7 @@ import { createLogger } from '../../src/runtime/logger.ts';
 import { Manager } from '../../src/runtime/manager.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { installCrds } from '../integration/support/crds.ts';
-import { percentile } from './support.ts';
+import { createBenchStore, percentile } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -117,29 +117,15 @@ async function main(): Promise<void> {
       emulator.createSecret({ type: 'arbitrary', name: `bench-${i}`, payload: `value-${i}` }),
     );
   }
-  await core.createNamespacedSecret({
-    namespace,
-    body: { metadata: { name: 'sm-api-key' }, stringData: { apikey: API_KEY } },
-  });
-  await custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURALS.SecretStore,
-    namespace,
-    body: {
-      apiVersion: API_VERSION,
-      kind: 'SecretStore',
-      metadata: { name: 'sm' },
-      spec: {
-        secretsManager: {
-          url: emulator.url,
-          iamUrl: emulator.url,
-          auth: { apiKey: { secretRef: { name: 'sm-api-key', key: 'apikey' } } },
-        },
-        rateLimit: { qps: 1000, burst: 1000 },
-      },
+  await createBenchStore(
+    { core, custom },
+    {
+      namespace,
+      url: emulator.url,
+      apiKey: API_KEY,
+      spec: { rateLimit: { qps: 1000, burst: 1000 } },
     },
-  });
+  );
 
   const config = parseConfig(
     [

@@ -33,7 +33,7 @@ import { reuseConnections } from '../../src/runtime/kube-fallback.ts';
 import { KubeListWatchClient } from '../../src/runtime/listwatch.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { OperatorProcess, startFlags } from './operator-process.ts';
-import { benchCluster, inParallel, say } from './support.ts';
+import { benchCluster, createBenchStore, inParallel, say } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -111,29 +111,15 @@ async function main(): Promise<void> {
   const ids = Array.from({ length: UNIQUE }, (_, i) =>
     emulator.createSecret({ type: 'arbitrary', name: `bench-${i}`, payload: `value-${i}` }),
   );
-  await core.createNamespacedSecret({
-    namespace,
-    body: { metadata: { name: 'sm-api-key' }, stringData: { apikey: API_KEY } },
-  });
-  await custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURALS.SecretStore,
-    namespace,
-    body: {
-      apiVersion: API_VERSION,
-      kind: 'SecretStore',
-      metadata: { name: 'sm' },
-      spec: {
-        secretsManager: {
-          url: emulator.url,
-          iamUrl: emulator.url,
-          auth: { apiKey: { secretRef: { name: 'sm-api-key', key: 'apikey' } } },
-        },
-        rateLimit: { qps: QPS, burst: QPS },
-      },
+  await createBenchStore(
+    { core, custom },
+    {
+      namespace,
+      url: emulator.url,
+      apiKey: API_KEY,
+      spec: { rateLimit: { qps: QPS, burst: QPS } },
     },
-  });
+  );
 
   const createStart = performance.now();
   await inParallel(

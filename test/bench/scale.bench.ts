@@ -33,6 +33,7 @@ import type { KubeClient } from '../../src/runtime/kubeclient.ts';
 import { startFlags } from './operator-process.ts';
 import {
   benchCluster,
+  createBenchStore,
   freePort,
   inParallel,
   percentile,
@@ -267,30 +268,20 @@ async function main(): Promise<void> {
 
     const namespace = `scale-${randomBytes(3).toString('hex')}`;
     await core.createNamespace({ body: { metadata: { name: namespace } } });
-    await core.createNamespacedSecret({
-      namespace,
-      body: { metadata: { name: 'sm-api-key' }, stringData: { apikey: API_KEY } },
-    });
     const qps = values['store-qps'] ? Number(values['store-qps']) : undefined;
     const group = { group: GROUP, version: VERSION, namespace };
-    await custom.createNamespacedCustomObject({
-      ...group,
-      plural: PLURALS.SecretStore,
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'SecretStore',
-        metadata: { name: 'sm' },
+    await createBenchStore(
+      { core, custom },
+      {
+        namespace,
+        url: emulator.url,
+        apiKey: API_KEY,
         spec: {
-          secretsManager: {
-            url: emulator.url,
-            iamUrl: emulator.url,
-            auth: { apiKey: { secretRef: { name: 'sm-api-key', key: 'apikey' } } },
-          },
           pollInterval: values['poll-interval'],
           ...(qps ? { rateLimit: { qps, burst: Math.min(10_000, qps * 2) } } : {}),
         },
       },
-    });
+    );
 
     // What the resources and their Secrets do, seen by watches (no polling of 10,000 objects).
     const ready = new Set<string>();

@@ -1,8 +1,10 @@
 // What the benchmarks share: a control plane (reused from SMO_TEST_KUBECONFIG or started for the
-// run), percentiles, a resumable watch, and the CPU and memory of a process from /proc.
+// run), a SecretStore on the emulator, percentiles, a resumable watch, and the CPU and memory of
+// a process from /proc.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { type CoreV1Api, type CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import { startControlPlane } from '../controlplane/controlplane.ts';
 import { installCrds } from '../integration/support/crds.ts';
 
@@ -166,4 +168,37 @@ export async function inParallel<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * The SecretStore `sm` in `namespace`, on the emulator at `url`, with its API key in the Secret
+ * `sm-api-key`; `spec` adds to the store's spec (rateLimit, pollInterval).
+ */
+export async function createBenchStore(
+  api: { core: CoreV1Api; custom: CustomObjectsApi },
+  o: { namespace: string; url: string; apiKey: string; spec?: Record<string, unknown> },
+): Promise<void> {
+  await api.core.createNamespacedSecret({
+    namespace: o.namespace,
+    body: { metadata: { name: 'sm-api-key' }, stringData: { apikey: o.apiKey } },
+  });
+  await api.custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURALS.SecretStore,
+    namespace: o.namespace,
+    body: {
+      apiVersion: API_VERSION,
+      kind: 'SecretStore',
+      metadata: { name: 'sm' },
+      spec: {
+        secretsManager: {
+          url: o.url,
+          iamUrl: o.url,
+          auth: { apiKey: { secretRef: { name: 'sm-api-key', key: 'apikey' } } },
+        },
+        ...o.spec,
+      },
+    },
+  });
 }

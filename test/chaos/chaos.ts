@@ -30,6 +30,7 @@ import {
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import type { IAMCredentialLeaseStatus } from '../../src/api/index.ts';
 import { type Emulator, startEmulator } from '../../src/emulator/index.ts';
+import { createBenchStore } from '../bench/support.ts';
 import { type ControlPlane, startControlPlane } from '../controlplane/controlplane.ts';
 import { installCrds } from '../integration/support/crds.ts';
 
@@ -273,28 +274,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ttl,
       reuse_api_key: false,
     });
-    await core.createNamespacedSecret({
-      namespace,
-      body: { metadata: { name: 'sm-api-key' }, stringData: { apikey: MANAGER_KEY } },
-    });
+    await createBenchStore({ core, custom }, { namespace, url: emulator.url, apiKey: MANAGER_KEY });
     const group = { group: GROUP, version: VERSION };
-    await custom.createNamespacedCustomObject({
-      ...group,
-      plural: PLURALS.SecretStore,
-      namespace,
-      body: {
-        apiVersion: API_VERSION,
-        kind: 'SecretStore',
-        metadata: { name: 'sm' },
-        spec: {
-          secretsManager: {
-            url: emulator.url,
-            iamUrl: emulator.url,
-            auth: { apiKey: { secretRef: { name: 'sm-api-key', key: 'apikey' } } },
-          },
-        },
-      },
-    });
 
     mkdirSync(logDir);
     const baseArgs = [
