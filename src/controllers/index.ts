@@ -1,5 +1,7 @@
 // Wires every controller of the operator into a Manager: the store side shared by all, then
 // one registration per resource kind. Each registration gets the same ControllerContext.
+import { parseKubeObject } from '../runtime/informer.ts';
+import { intern } from '../runtime/intern.ts';
 import { ownNamespace } from '../runtime/kube.ts';
 import type { Manager } from '../runtime/manager.ts';
 import {
@@ -11,7 +13,7 @@ import { registerClusterExternalSecretController } from './clusterexternalsecret
 import type { ControllerContext } from './context.ts';
 import { registerExternalSecretController } from './externalsecret/register.ts';
 import { type LeaseControllerOptions, registerLeaseController } from './lease/register.ts';
-import { MANAGED_SECRETS_SELECTOR } from './shared/constants.ts';
+import { ANNOTATIONS, MANAGED_SECRETS_SELECTOR } from './shared/constants.ts';
 import { EventRecorder } from './shared/events.ts';
 import { type HashKeySource, SecretHashKey } from './shared/hashkey.ts';
 import { CustomResources, RESOURCE_TYPES } from './shared/resources.ts';
@@ -99,6 +101,14 @@ export function registerControllers(
       type: RESOURCE_TYPES.Secret,
       labelSelector: MANAGED_SECRETS_SELECTOR,
       metadataOnly: true,
+      // The data hash is also in the writer's memory and the resource's status: one copy.
+      parse: (raw) => {
+        const obj = parseKubeObject(raw);
+        const annotations = obj.metadata.annotations;
+        const hash = annotations?.[ANNOTATIONS.dataHash];
+        if (annotations && hash !== undefined) annotations[ANNOTATIONS.dataHash] = intern(hash);
+        return obj;
+      },
     }),
     configMapInformer,
     configMaps: configMapSource(core, configMapInformer),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type Cancel, type Clock, sleep } from './clock.ts';
 import { describeError } from './errors.ts';
+import { intern, internAny } from './intern.ts';
 import { isApiError, KubeHttpError } from './kube.ts';
 import {
   type ListWatchClient,
@@ -53,17 +54,41 @@ export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-confi
 /**
  * Drops, in place, what no controller reads but every object carries: `metadata.managedFields`
  * (server-side apply bookkeeping, often larger than the spec) and kubectl's last-applied
- * annotation. Informers cache thousands of objects; these two fields were most of each.
+ * annotation. Informers cache thousands of objects; these two fields were most of each. The
+ * strings objects repeat (apiVersion, kind, namespace, labels, owners' kinds) become one shared
+ * copy (see `intern`).
  */
 export function trimObject(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null) return raw;
-  const metadata = (raw as { metadata?: unknown }).metadata;
+  const obj = raw as { apiVersion?: unknown; kind?: unknown; metadata?: unknown };
+  obj.apiVersion = internAny(obj.apiVersion);
+  obj.kind = internAny(obj.kind);
+  const metadata = obj.metadata;
   if (typeof metadata !== 'object' || metadata === null) return raw;
-  const m = metadata as { managedFields?: unknown; annotations?: Record<string, string> };
+  const m = metadata as {
+    managedFields?: unknown;
+    namespace?: unknown;
+    creationTimestamp?: unknown;
+    labels?: Record<string, unknown>;
+    annotations?: Record<string, string>;
+    ownerReferences?: unknown;
+  };
   delete m.managedFields;
   if (m.annotations && LAST_APPLIED_ANNOTATION in m.annotations) {
     delete m.annotations[LAST_APPLIED_ANNOTATION];
     if (Object.keys(m.annotations).length === 0) delete m.annotations;
+  }
+  if (m.namespace !== undefined) m.namespace = internAny(m.namespace);
+  if (m.creationTimestamp !== undefined) m.creationTimestamp = internAny(m.creationTimestamp);
+  if (typeof m.labels === 'object' && m.labels !== null) {
+    for (const key of Object.keys(m.labels)) m.labels[key] = internAny(m.labels[key]);
+  }
+  if (Array.isArray(m.ownerReferences)) {
+    for (const owner of m.ownerReferences as Array<Record<string, unknown>>) {
+      if (typeof owner !== 'object' || owner === null) continue;
+      owner.apiVersion = internAny(owner.apiVersion);
+      owner.kind = internAny(owner.kind);
+    }
   }
   return raw;
 }
@@ -401,7 +426,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   #upsert(obj: T): void {
     const key = objectKey(obj.metadata.namespace, obj.metadata.name);
     const old = this.#cache.get(key);
-    this.#cache.set(key, obj);
+    // A new entry keys the cache with the shared copy that controllers' maps use too.
+    this.#cache.set(old ? key : intern(key), obj);
     if (!old) this.#emit((h) => h.add?.(obj));
     else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) {
       this.#emit((h) => h.update?.(old, obj));

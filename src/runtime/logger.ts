@@ -117,7 +117,10 @@ export function createLogger(options: LoggerOptions): Logger {
       // over its final JSON: a child bound to a sensitive object is censored too.
       hooks: { streamWrite: redactLine },
     },
-    options.destination,
+    // stdout written asynchronously: lines that come while a write is pending go out together
+    // in the next one (a sync write per line was ~9% of a first sync's CPU at 10,000). Nothing
+    // waits when lines are few; pino flushes what is left when the process exits.
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
 

@@ -54,6 +54,8 @@ export function createExternalSecretMetrics(registry: Registry): ExternalSecretM
 export class ReadinessGauge {
   readonly #gauge: Gauge<'ready' | 'reason'>;
   readonly #last = new Map<string, { ready: string; reason: string }>();
+  /** One labels object per (ready, reason), shared by every resource that has it. */
+  readonly #labels = new Map<string, { ready: string; reason: string }>();
 
   constructor(gauge: Gauge<'ready' | 'reason'>) {
     this.#gauge = gauge;
@@ -63,8 +65,14 @@ export class ReadinessGauge {
     const before = this.#last.get(id);
     if (before?.ready === ready && before.reason === reason) return;
     if (before) this.#gauge.dec(before);
-    this.#gauge.inc({ ready, reason });
-    this.#last.set(id, { ready, reason });
+    const key = `${ready}|${reason}`;
+    let labels = this.#labels.get(key);
+    if (!labels) {
+      labels = { ready, reason };
+      this.#labels.set(key, labels);
+    }
+    this.#gauge.inc(labels);
+    this.#last.set(id, labels);
   }
 
   forget(id: string): void {

@@ -13,6 +13,7 @@ import {
 import type { Clock } from '../../runtime/clock.ts';
 import { describeError } from '../../runtime/errors.ts';
 import type { Informer, KubeObject } from '../../runtime/informer.ts';
+import { resourceId } from '../../runtime/intern.ts';
 import type { Logger, ObjectKey } from '../../runtime/logger.ts';
 import type { ReconcileContext, Reconciler, Result } from '../../runtime/reconciler.ts';
 import { isUnauthenticated } from '../../secretsmanager/index.ts';
@@ -135,7 +136,7 @@ export class ExternalSecretReconciler implements Reconciler {
 
   async reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<Result | undefined> {
     const namespace = key.namespace as string;
-    const id = `${namespace}/${key.name}`;
+    const id = resourceId(key);
     const cached = this.#o.externalSecrets.get(namespace, key.name);
     if (!cached) {
       this.#forget(key);
@@ -379,7 +380,7 @@ export class ExternalSecretReconciler implements Reconciler {
    */
   #warm(s: Sync, view: RemoteView): boolean {
     const wake = this.#o.wake;
-    const id = idOf(s.raw.metadata);
+    const id = resourceId(s.raw.metadata);
     if (this.#warmed.delete(id) || !wake || s.why === 'force') return false;
     const reads = view.warm(directRefs(s.es.spec), this.#maxValueAgeMs(s, view));
     if (!reads) return false;
@@ -402,7 +403,7 @@ export class ExternalSecretReconciler implements Reconciler {
     sources: SourceState[],
     synced: boolean,
   ): void {
-    const id = idOf(raw.metadata);
+    const id = resourceId(raw.metadata);
     // A resource that syncs once does not follow remote changes.
     if (refreshPlan(es.spec).kind === 'once') this.#o.stores.release?.(id);
     else this.#o.stores.track?.(view, id, sources, findTypes(es), synced);
@@ -513,12 +514,12 @@ export class ExternalSecretReconciler implements Reconciler {
     signal: AbortSignal,
   ): Promise<void> {
     const next = nextStatus(raw, es, ready, extra, this.#o.clock.now());
-    this.#readiness.track(idOf(raw.metadata), ready.ready ? 'True' : 'False', ready.reason);
+    this.#readiness.track(resourceId(raw.metadata), ready.ready ? 'True' : 'False', ready.reason);
     await this.#status.write(raw, next, signal);
   }
 
   #forget(key: { namespace?: string | undefined; name: string }): void {
-    const id = idOf(key);
+    const id = resourceId(key);
     this.#targets.forget(id);
     this.#seen.delete(id);
     this.#warmed.delete(id);
@@ -535,10 +536,6 @@ function recordable(sources: SourceState[]): SourceState[] {
   return sources
     .sort((a, b) => a.type.localeCompare(b.type) || a.id.localeCompare(b.id))
     .slice(0, MAX_RECORDED_SOURCES);
-}
-
-function idOf(metadata: { namespace?: string | undefined; name: string }): string {
-  return `${metadata.namespace ?? ''}/${metadata.name}`;
 }
 
 function refOf(raw: KubeObject) {

@@ -1,63 +1,20 @@
 // Adds the ExternalSecret informer and controller to the manager and wires what enqueues an
 // ExternalSecret: its own changes, changes of the Secret it writes, its store becoming ready
 // (or not), and its namespace's labels changing (ClusterSecretStore admission).
-import type { KubeObject } from '../../runtime/informer.ts';
+import { type KubeObject, parseKubeObject } from '../../runtime/informer.ts';
 import type { ObjectKey } from '../../runtime/logger.ts';
 import type { ControllerContext } from '../context.ts';
 import { RESOURCE_TYPES } from '../shared/resources.ts';
 import { referencedConfigMaps } from '../shared/template.ts';
 import { rawStoreRef, refersTo, type StoreKey } from '../store/key.ts';
+import { compactExternalSecret } from './compact.ts';
 import { createExternalSecretMetrics } from './metrics.ts';
 import { ExternalSecretReconciler } from './reconciler.ts';
+import { TargetIndex } from './target-index.ts';
 
 export interface ExternalSecretControllerOptions {
   /** Refreshes that may sync at once (default: concurrency - 1, at least 1). */
   refreshSlots?: number;
-}
-
-/** Which ExternalSecrets write which Secret: `ns/secret` -> ExternalSecret names. */
-class TargetIndex {
-  readonly #byTarget = new Map<string, Set<string>>();
-  readonly #byResource = new Map<string, string>();
-
-  set(obj: KubeObject): void {
-    const namespace = obj.metadata.namespace as string;
-    const target = targetNameOf(obj);
-    const id = `${namespace}/${obj.metadata.name}`;
-    this.delete(obj);
-    const key = `${namespace}/${target}`;
-    let names = this.#byTarget.get(key);
-    if (!names) {
-      names = new Set();
-      this.#byTarget.set(key, names);
-    }
-    names.add(obj.metadata.name);
-    this.#byResource.set(id, key);
-  }
-
-  delete(obj: KubeObject): void {
-    const id = `${obj.metadata.namespace}/${obj.metadata.name}`;
-    const key = this.#byResource.get(id);
-    if (key === undefined) return;
-    this.#byResource.delete(id);
-    const names = this.#byTarget.get(key);
-    names?.delete(obj.metadata.name);
-    if (names?.size === 0) this.#byTarget.delete(key);
-  }
-
-  writersOf(namespace: string, secret: string): ObjectKey[] {
-    return [...(this.#byTarget.get(`${namespace}/${secret}`) ?? [])].map((name) => ({
-      namespace,
-      name,
-    }));
-  }
-}
-
-/** spec.target.name without a full parse (invalid resources are indexed too). */
-function targetNameOf(obj: KubeObject): string {
-  const spec = obj.spec as { target?: { name?: unknown } } | undefined;
-  const name = spec?.target?.name;
-  return typeof name === 'string' && name !== '' ? name : obj.metadata.name;
 }
 
 export function registerExternalSecretController(
@@ -67,12 +24,16 @@ export function registerExternalSecretController(
   const { manager, stores, managedSecrets } = context;
   const externalSecrets = manager.informer({
     type: RESOURCE_TYPES.ExternalSecret,
+    parse: (raw) => compactExternalSecret(parseKubeObject(raw)),
     ...(manager.config.labelSelector ? { labelSelector: manager.config.labelSelector } : {}),
   });
   const targets = new TargetIndex();
   externalSecrets.on({
-    add: (obj) => targets.set(obj),
-    update: (_old, obj) => targets.set(obj),
+    add: (obj) => targets.add(obj),
+    update: (old, obj) => {
+      targets.delete(old);
+      targets.add(obj);
+    },
     delete: (obj) => targets.delete(obj),
   });
 

@@ -3,6 +3,7 @@
 // after a rename, and removing it for deletionPolicy Delete. Counts each write in the metrics.
 import type { V1Secret } from '@kubernetes/client-node';
 import { API_VERSION, type ExternalSecret, externalSecretTargetName } from '../../api/index.ts';
+import { intern, resourceId } from '../../runtime/intern.ts';
 import { ANNOTATIONS } from '../shared/constants.ts';
 import {
   decodeDataBytes,
@@ -41,7 +42,7 @@ export class TargetSecrets {
     data: Readonly<Record<string, SecretValue>>,
     hash: string,
   ): Promise<boolean> {
-    const id = idOf(s.es);
+    const id = resourceId(s.es.metadata);
     const seen = (await s.target.known()) ?? (await s.target.meta());
     const decision = writeDecision(s.es, hash, seen, this.#written.get(id));
     if (decision !== 'compare') return decision === 'write';
@@ -49,7 +50,11 @@ export class TargetSecrets {
     const full = await s.target.full();
     if (!full) return true;
     const same = holdsValues(data, decodeDataBytes(full.data));
-    if (same) this.#written.set(id, { resourceVersion: full.metadata?.resourceVersion, hash });
+    if (same)
+      this.#written.set(id, {
+        resourceVersion: full.metadata?.resourceVersion,
+        hash: intern(hash),
+      });
     return !same;
   }
 
@@ -71,7 +76,7 @@ export class TargetSecrets {
       await deleteSecretIfOwned(this.#core, reader.namespace, reader.name);
       this.#metrics.secretWrites.inc({ operation: 'delete' });
     }
-    const id = idOf(es);
+    const id = resourceId(es.metadata);
     if (!merge) this.#writing.set(id, hash);
     const written: V1Secret = await writeTarget(this.#core, {
       namespace: reader.namespace,
@@ -93,7 +98,10 @@ export class TargetSecrets {
         : {}),
     }).finally(() => this.#writing.delete(id));
     this.#metrics.secretWrites.inc({ operation: 'apply' });
-    this.#written.set(id, { resourceVersion: written.metadata?.resourceVersion, hash });
+    this.#written.set(id, {
+      resourceVersion: written.metadata?.resourceVersion,
+      hash: intern(hash),
+    });
   }
 
   /** After spec.target.name changed, the Secret written under `oldName` is cleaned up. */
@@ -118,7 +126,7 @@ export class TargetSecrets {
   async remove(es: ExternalSecret): Promise<string> {
     const namespace = es.metadata.namespace as string;
     const name = externalSecretTargetName(es);
-    this.#written.delete(idOf(es));
+    this.#written.delete(resourceId(es.metadata));
     if (es.spec.target.creationPolicy === 'Merge') {
       await releaseSecret(this.#core, namespace, name);
       this.#metrics.secretWrites.inc({ operation: 'release' });
@@ -159,8 +167,4 @@ function over(
   top: Record<string, string> | undefined,
 ): Record<string, string> | undefined {
   return base || top ? { ...base, ...top } : undefined;
-}
-
-function idOf(es: ExternalSecret): string {
-  return `${es.metadata.namespace ?? ''}/${es.metadata.name}`;
 }

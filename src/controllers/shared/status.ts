@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { API_VERSION, type Kind } from '../../api/group.ts';
 import { type Condition, findCondition, READY } from '../../api/index.ts';
 import type { Clock } from '../../runtime/clock.ts';
+import { resourceId } from '../../runtime/intern.ts';
 import type { EventSubject, EventType } from './events.ts';
 import type { CustomResources, ResourceRef } from './resources.ts';
 
@@ -219,7 +220,7 @@ function actedOn(obj: StatusSubject): string {
 }
 
 function idOf(obj: { metadata: { namespace?: string; name: string } }): string {
-  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+  return resourceId(obj.metadata);
 }
 
 function asStatus(value: unknown): Status {

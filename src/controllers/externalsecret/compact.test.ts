@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { internedCount } from '../../runtime/intern.ts';
+import { compactExternalSecret } from './compact.ts';
+
+const resource = () => ({
+  apiVersion: 'secrets-manager.dev/v1alpha1',
+  kind: 'ExternalSecret',
+  metadata: { name: 'db', namespace: 'team' },
+  spec: {
+    refreshInterval: '1h',
+    storeRef: { kind: 'SecretStore', name: 'sm' },
+    target: { name: 'db-secret' },
+    data: [
+      { secretKey: 'user', remoteRef: { key: 'compact-test-id-1', type: 'username_password' } },
+      { secretKey: 'pass', remoteRef: { name: 'db', group: 'g', property: 'password' } },
+    ],
+  },
+  status: {
+    refreshTime: '2026-11-27T08:00:00Z',
+    syncedDataHash: 'hmac-sha256:compact-test',
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Synced',
+        message: '2 keys',
+        lastTransitionTime: 'x',
+      },
+    ],
+    sources: [{ type: 'arbitrary', id: 'compact-test-id-2', lastUpdateDate: 'y' }],
+  },
+});
+
+describe('compactExternalSecret', () => {
+  it('changes no value and interns the repeated strings', () => {
+    const before = internedCount();
+    const obj = resource();
+    expect(compactExternalSecret(obj)).toEqual(resource());
+    expect(internedCount()).toBeGreaterThan(before);
+    const again = internedCount();
+    compactExternalSecret(resource());
+    expect(internedCount()).toBe(again);
+  });
+
+  it('takes any shape without throwing (invalid resources are cached too)', () => {
+    const odd = [
+      {},
+      { spec: null, status: 'x' },
+      { spec: { data: 'x', storeRef: [] } },
+      { spec: { data: [null, 1, { remoteRef: 5 }] }, status: { conditions: {}, sources: [1] } },
+      { spec: { storeRef: { kind: 7 } } },
+    ];
+    for (const obj of odd) {
+      const copy = structuredClone(obj);
+      expect(compactExternalSecret(obj)).toEqual(copy);
+    }
+  });
+});
