@@ -2,7 +2,6 @@
 // offset derived from its UID, so thousands created (or restarted) together spread out instead
 // of refreshing in the same second, and the spread survives restarts because it is computed,
 // not remembered.
-import { createHash } from 'node:crypto';
 import { nextRun, type RefreshPlan } from '../../api/index.ts';
 
 /** Jitter is at most this fraction of the interval... */
@@ -10,10 +9,23 @@ export const JITTER_FRACTION = 0.1;
 /** ...and never more than this. */
 export const MAX_JITTER_MS = 5 * 60_000;
 
-/** A stable number in [0, 1) for a resource (its UID), the same in every process. */
+/**
+ * A stable number in [0, 1) for a resource (its UID), the same in every process: FNV-1a over
+ * the UTF-16 code units, then murmur3's finaliser so that UIDs differing in one character land
+ * far apart. Computed at every pass over a resource, so it is a plain hash, not a digest.
+ */
 export function spreadOf(uid: string): number {
-  const digest = createHash('sha256').update(uid).digest();
-  return digest.readUInt32BE(0) / 0x1_0000_0000;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < uid.length; i++) {
+    h ^= uid.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 0x1_0000_0000;
 }
 
 /**
