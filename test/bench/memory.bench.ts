@@ -6,12 +6,12 @@
  * used (its own nodejs_heap_size_used_bytes), CPU seconds, and the same for a restart.
  *
  *   npm run bench:memory -- [--n 10000] [--unique 3000] [--refs 3] [--store-qps 1000]
- *       [--dist] [--snapshot] [--restart] [--settle 15]
+ *       [--src] [--snapshot] [--restart] [--settle 15]
  *       [--node-flag=<flag> ...]
  *
  * The operator runs with the Node flags of `npm start` (the image sets the same in NODE_OPTIONS).
- * `--n 0` measures the operator on an empty cluster. `--dist` runs `dist/main.js` (the image's
- * entry point; `npm run build` first) instead of `src/main.ts`. `--snapshot` writes a heap
+ * `--n 0` measures the operator on an empty cluster. It runs the image's entry point,
+ * `dist/main.js` (compiled first); `--src` runs `src/main.ts` as `npm start` does. `--snapshot` writes a heap
  * snapshot of the operator once all are Ready (summarise it with
  * `node test/bench/heap-summary.ts <file>`). SMO_TEST_KUBECONFIG reuses a running control plane
  * (`npm run cluster -- --dir .tmp/c`); otherwise one is started for the run and stopped after it.
@@ -33,7 +33,7 @@ import { reuseConnections } from '../../src/runtime/kube-fallback.ts';
 import { KubeListWatchClient } from '../../src/runtime/listwatch.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { OperatorProcess, startFlags } from './operator-process.ts';
-import { benchCluster, createBenchStore, inParallel, say } from './support.ts';
+import { benchCluster, createBenchStore, inParallel, operatorEntry, say } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +41,7 @@ const { values } = parseArgs({
     unique: { type: 'string', default: '3000' },
     refs: { type: 'string', default: '3' },
     'store-qps': { type: 'string', default: '1000' },
-    dist: { type: 'boolean', default: false },
+    src: { type: 'boolean', default: false },
     snapshot: { type: 'boolean', default: false },
     restart: { type: 'boolean', default: false },
     settle: { type: 'string', default: '15' },
@@ -172,12 +172,13 @@ async function main(): Promise<void> {
     ...values['node-flag'],
     ...(values.snapshot ? ['--heapsnapshot-signal=SIGUSR2'] : []),
   ];
-  const entry = values.dist ? 'dist/main.js' : 'src/main.ts';
+  const entry = operatorEntry(values.src);
+  const dist = entry === 'dist/main.js';
   say(`operator: node ${[...startFlags(), ...nodeFlags, entry].join(' ')}; log ${logFile}`);
   const op = await OperatorProcess.start({
     kubeconfig,
     namespace,
-    dist: values.dist,
+    dist,
     nodeFlags,
     logFile,
     cwd: dir,
@@ -195,7 +196,7 @@ async function main(): Promise<void> {
     const again = await OperatorProcess.start({
       kubeconfig,
       namespace,
-      dist: values.dist,
+      dist,
       nodeFlags,
       logFile,
       cwd: dir,

@@ -15,7 +15,8 @@
  *   --fanout 1000         resources on the rotated secret (at most n)
  *   --new 50              new resources created one by one while the rest are steady
  *   --concurrency <n>     passed to the operator (default: its own default)
- *   --dist                run the compiled dist/main.js (the image's entry point; npm run build)
+ *   --src                 run src/main.ts as `npm start` does (default: the image's entry point,
+ *                         dist/main.js, compiled first)
  *   --node-flag <flag>    an extra Node flag for the operator (repeatable), e.g. --cpu-prof
  *
  * SMO_TEST_KUBECONFIG reuses a running control plane. Run by hand, not in `npm test`.
@@ -36,6 +37,7 @@ import {
   createBenchStore,
   freePort,
   inParallel,
+  operatorEntry,
   percentile,
   processStats,
   ResumingWatch,
@@ -54,11 +56,12 @@ const { values } = parseArgs({
     fanout: { type: 'string', default: '1000' },
     new: { type: 'string', default: '50' },
     concurrency: { type: 'string' },
-    dist: { type: 'boolean', default: false },
+    src: { type: 'boolean', default: false },
     'node-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 const N = Number(values.n);
+const ENTRY = operatorEntry(values.src);
 const UNIQUE = Number(values.unique ?? Math.max(1, Math.round(N * 0.3)));
 const REFS = Number(values.refs);
 const FANOUT = Math.min(N, Number(values.fanout));
@@ -155,10 +158,9 @@ class Operator {
     ];
     // What `npm start -- <flags>` runs (its script execs node with its flags on src/main.ts), or
     // the image's entry point with the same flags (the image sets them in NODE_OPTIONS).
-    const entry = values.dist ? 'dist/main.js' : 'src/main.ts';
     this.proc = spawn(
       process.execPath,
-      [...startFlags(), ...values['node-flag'], entry, ...flags],
+      [...startFlags(), ...values['node-flag'], ENTRY, ...flags],
       {
         cwd: ROOT,
         stdio: ['ignore', 'ignore', 'inherit'],
@@ -246,7 +248,7 @@ async function rawCeiling(core: CoreV1Api, raw: KubeClient, count: number): Prom
 async function main(): Promise<void> {
   const unique = UNIQUE;
   say(
-    `bench:scale n=${N} unique=${unique} refs=${REFS} fanout=${FANOUT} store-qps=${values['store-qps'] ?? 'default (20)'} poll=${values['poll-interval']} steady=${STEADY_MS / 1000}s`,
+    `bench:scale n=${N} unique=${unique} refs=${REFS} fanout=${FANOUT} store-qps=${values['store-qps'] ?? 'default (20)'} poll=${values['poll-interval']} steady=${STEADY_MS / 1000}s operator=${ENTRY}`,
   );
   const cluster = await benchCluster('scale-bench');
   const kc = new KubeConfig();
