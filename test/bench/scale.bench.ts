@@ -23,7 +23,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -152,20 +152,18 @@ class Operator {
       `127.0.0.1:${metricsPort}`,
       '--health-probe-bind-address',
       `127.0.0.1:${healthPort}`,
-      '--log-level',
-      'warn',
       ...(values.concurrency ? ['--concurrency', values.concurrency] : []),
     ];
-    // What `npm start -- <flags>` runs (its script execs node with its flags on src/main.ts), or
-    // the image's entry point with the same flags (the image sets them in NODE_OPTIONS).
+    // The image's entry point with the flags it sets in NODE_OPTIONS (or, with --src, what
+    // `npm start -- <flags>` runs), at the default log level, its lines going to a file.
+    mkdirSync(WORK, { recursive: true });
+    const log = openSync(join(WORK, 'operator.log'), 'a');
     this.proc = spawn(
       process.execPath,
       [...startFlags(), ...values['node-flag'], ENTRY, ...flags],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
+      { cwd: ROOT, stdio: ['ignore', log, log] },
     );
+    closeSync(log);
     this.#healthUrl = `http://127.0.0.1:${healthPort}/readyz`;
     this.#metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     this.#exited = new Promise((r) => this.proc.once('exit', () => r()));
@@ -248,7 +246,7 @@ async function rawCeiling(core: CoreV1Api, raw: KubeClient, count: number): Prom
 async function main(): Promise<void> {
   const unique = UNIQUE;
   say(
-    `bench:scale n=${N} unique=${unique} refs=${REFS} fanout=${FANOUT} store-qps=${values['store-qps'] ?? 'default (20)'} poll=${values['poll-interval']} steady=${STEADY_MS / 1000}s operator=${ENTRY}`,
+    `bench:scale n=${N} unique=${unique} refs=${REFS} fanout=${FANOUT} store-qps=${values['store-qps'] ?? 'default (20)'} poll=${values['poll-interval']} steady=${STEADY_MS / 1000}s operator=${ENTRY} log=${join(WORK, 'operator.log')}`,
   );
   const cluster = await benchCluster('scale-bench');
   const kc = new KubeConfig();
