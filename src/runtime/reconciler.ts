@@ -1,6 +1,7 @@
 import type { Clock } from './clock.ts';
 import { describeError, isTerminalError } from './errors.ts';
 import type { Informer, KubeObject } from './informer.ts';
+import { intern } from './intern.ts';
 import { forResource, keyString, type Logger, type ObjectKey } from './logger.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import { type ShutdownResult, WorkQueue } from './queue.ts';
@@ -89,12 +90,12 @@ export class Controller {
 
   /** Reconciles `key` soon (ignored while this instance is not running the controller). */
   enqueue(key: ObjectKey): void {
-    this.#queue?.add(keyString(key));
+    this.#queue?.add(intern(keyString(key)));
   }
 
   /** Reconciles `key` after `ms` (an earlier pending time wins). */
   enqueueAfter(key: ObjectKey, ms: number): void {
-    this.#queue?.addAfter(keyString(key), ms);
+    this.#queue?.addAfter(intern(keyString(key)), ms);
   }
 
   /**
@@ -138,7 +139,8 @@ export class Controller {
       },
     });
     this.#queue = queue;
-    for (const source of this.#sources) for (const key of source.list()) queue.add(keyString(key));
+    for (const source of this.#sources)
+      for (const key of source.list()) queue.add(intern(keyString(key)));
     this.#log.info({ concurrency, queued: queue.depth }, 'starting workers');
     try {
       await queue.run(
