@@ -46,6 +46,18 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The Accept header that asks the API server for an object's metadata only
+ * (`PartialObjectMetadata`), which it honours for reads, watches and writes alike.
+ */
+export const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
+/** What a write answers with: the whole object, or its metadata only (`METADATA_ACCEPT`). */
+export type WriteAnswer = 'object' | 'metadata';
+
+const answerHeader = (answer: WriteAnswer) =>
+  answer === 'metadata' ? { accept: METADATA_ACCEPT } : {};
+
 /** What the API groups send requests through (KubeClient). */
 export interface KubeRequester {
   request<T>(method: string, path: string, options?: RequestOptions): Promise<T>;
@@ -117,11 +129,13 @@ export class CoreApi {
   patchNamespacedSecret(
     p: CoreV1ApiPatchNamespacedSecretRequest,
     type: PatchType,
+    answer: WriteAnswer = 'object',
   ): Promise<V1Secret> {
     return this.kube.request('PATCH', core(p.namespace, 'secrets', p.name), {
       query: queryOf(p),
       body: p.body,
       contentType: type,
+      ...answerHeader(answer),
     });
   }
 
@@ -281,16 +295,28 @@ export class CustomObjectsApi {
   patchNamespacedCustomObjectStatus(
     p: CustomObjectsApiPatchNamespacedCustomObjectStatusRequest,
     type: PatchType,
+    answer: WriteAnswer = 'object',
   ): Promise<unknown> {
     const path = `${grouped(p.group, p.version, p.plural, p.namespace, p.name)}/status`;
-    return this.kube.request('PATCH', path, { query: queryOf(p), body: p.body, contentType: type });
+    return this.kube.request('PATCH', path, {
+      query: queryOf(p),
+      body: p.body,
+      contentType: type,
+      ...answerHeader(answer),
+    });
   }
 
   patchClusterCustomObjectStatus(
     p: CustomObjectsApiPatchClusterCustomObjectStatusRequest,
     type: PatchType,
+    answer: WriteAnswer = 'object',
   ): Promise<unknown> {
     const path = `${grouped(p.group, p.version, p.plural, undefined, p.name)}/status`;
-    return this.kube.request('PATCH', path, { query: queryOf(p), body: p.body, contentType: type });
+    return this.kube.request('PATCH', path, {
+      query: queryOf(p),
+      body: p.body,
+      contentType: type,
+      ...answerHeader(answer),
+    });
   }
 }

@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeError, KubeHttpError } from './errors.ts';
 import { isApiError } from './kube.ts';
-import { PatchType } from './kubeapi.ts';
+import { METADATA_ACCEPT, PatchType } from './kubeapi.ts';
 import { KubeClient, KubeTimeoutError } from './kubeclient.ts';
 import type { ClusterEntry, LoadedKubeConfig, UserEntry } from './kubeconfig.ts';
 import { hasOpenssl, testCa } from './testing/certificates.ts';
@@ -119,6 +119,23 @@ describe('KubeClient requests', () => {
     expect(req?.headers['content-type']).toBe('application/apply-patch+yaml');
     expect(req?.headers.authorization).toBe('Bearer bearer-1');
     expect(JSON.parse(req?.body ?? '')).toEqual({ metadata: { name: 'db creds' } });
+    expect(req?.headers.accept).toBe('application/json');
+    // A write can ask for the object's metadata only (PartialObjectMetadata) as its answer.
+    await kube.core.patchNamespacedSecret(
+      { name: 's', namespace: 'n', body: {} },
+      PatchType.Apply,
+      'metadata',
+    );
+    await kube.custom.patchNamespacedCustomObjectStatus(
+      { group: 'g.dev', version: 'v1', plural: 'things', namespace: 'n', name: 't', body: {} },
+      PatchType.Merge,
+      'metadata',
+    );
+    expect(api.seen.slice(1, 3).map((s) => s.headers.accept)).toEqual([
+      METADATA_ACCEPT,
+      METADATA_ACCEPT,
+    ]);
+    api.seen.splice(1, 2);
 
     await kube.custom.patchClusterCustomObjectStatus(
       { group: 'g.dev', version: 'v1', plural: 'things', name: 't', body: [] },

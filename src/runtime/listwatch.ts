@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { KubeHttpError } from './errors.ts';
+import { METADATA_ACCEPT } from './kubeapi.ts';
 import type { KubeClient } from './kubeclient.ts';
 import { withoutManagedFields } from './managedfields.ts';
 
@@ -35,7 +36,7 @@ export function resourceName(type: ResourceType): string {
 /** Ask for `PartialObjectMetadata`: the API server strips everything but `metadata`. */
 export const METADATA_LIST_ACCEPT =
   'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
-export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+export const METADATA_WATCH_ACCEPT = METADATA_ACCEPT;
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 

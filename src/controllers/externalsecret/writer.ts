@@ -1,7 +1,6 @@
 // The ExternalSecret's side of its target Secret: whether it must be written (from the data hash
 // and what this process remembers of its last write), writing it with its owner, cleaning up
 // after a rename, and removing it for deletionPolicy Delete. Counts each write in the metrics.
-import type { V1Secret } from '@kubernetes/client-node';
 import { API_VERSION, type ExternalSecret, externalSecretTargetName } from '../../api/index.ts';
 import { intern, resourceId } from '../../runtime/intern.ts';
 import { ANNOTATIONS } from '../shared/constants.ts';
@@ -78,7 +77,7 @@ export class TargetSecrets {
     }
     const id = resourceId(es.metadata);
     if (!merge) this.#writing.set(id, hash);
-    const written: V1Secret = await writeTarget(this.#core, {
+    const written = await writeTarget(this.#core, {
       namespace: reader.namespace,
       name: reader.name,
       data,

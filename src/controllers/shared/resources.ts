@@ -92,6 +92,7 @@ export class CustomResources {
    * Merge-patches `status` through the status subresource (so it never bumps the generation).
    * Lists in `status` are replaced whole, which is what we want: the controller owns status.
    * With `resourceVersion` the write is conditional (409 Conflict when the object changed).
+   * Answers with the object's metadata only (the new resourceVersion is what callers use).
    */
   async patchStatus(
     ref: ResourceRef,
@@ -104,8 +105,9 @@ export class CustomResources {
       ? this.#api.patchNamespacedCustomObjectStatus(
           { ...base, namespace: ref.namespace, body },
           mergePatch,
+          'metadata',
         )
-      : this.#api.patchClusterCustomObjectStatus({ ...base, body }, mergePatch);
+      : this.#api.patchClusterCustomObjectStatus({ ...base, body }, mergePatch, 'metadata');
   }
 
   /**

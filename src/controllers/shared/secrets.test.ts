@@ -52,7 +52,9 @@ describe('applySecret', () => {
         uid: 'u1',
       },
     });
-    const [request, options] = calls[0] as [Record<string, unknown>, { middleware?: unknown }];
+    const [request, options, answer] = calls[0] as [Record<string, unknown>, unknown, unknown];
+    // The answer is the metadata only: the values written do not come back into memory.
+    expect(answer).toBe('metadata');
     expect(request).toMatchObject({
       name: 's',
       namespace: 'ns',

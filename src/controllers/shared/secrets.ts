@@ -50,7 +50,10 @@ const apply = PatchType.Apply;
  * annotations we send; other managers' fields stay. The managed-by label is always added so
  * the operator's metadata-only Secret informer sees the Secret.
  */
-export async function applySecret(core: SecretsApi, o: ApplySecretOptions): Promise<V1Secret> {
+export async function applySecret(
+  core: SecretsApi,
+  o: ApplySecretOptions,
+): Promise<Pick<V1Secret, 'metadata'>> {
   const ownerReferences: V1OwnerReference[] | undefined = o.owner && [
     {
       apiVersion: o.owner.apiVersion,
@@ -85,6 +88,8 @@ export async function applySecret(core: SecretsApi, o: ApplySecretOptions): Prom
       force: true,
     },
     apply,
+    // The answer is the metadata only: the values just written do not come back into memory.
+    'metadata',
   );
 }
 
@@ -108,6 +113,7 @@ export async function releaseSecret(
         force: true,
       },
       apply,
+      'metadata',
     );
   } catch (err) {
     if (!isApiError(err, 404)) throw err;

@@ -52,7 +52,7 @@ export interface TargetWrite {
 }
 
 /** Applies the target Secret (server-side apply under the operator's field manager). */
-export function writeTarget(core: SecretsApi, t: TargetWrite): Promise<V1Secret> {
+export function writeTarget(core: SecretsApi, t: TargetWrite): Promise<Pick<V1Secret, 'metadata'>> {
   return applySecret(core, {
     namespace: t.namespace,
     name: t.name,
