@@ -262,12 +262,6 @@ export class ExternalSecretReconciler implements Reconciler {
     }
     const store = describeStore(resolved.store);
 
-    // Values the view does not hold yet are read ahead first, and the target is checked by the
-    // pass they wake: one look at the target per sync, not one per pass (at a first sync that
-    // look is a GET of a Secret that does not exist yet). A blocked target costs at most that
-    // shared read ahead.
-    const view = resolved.view;
-    if (view && this.#warm(s, view)) return undefined;
     // Check the target before reading Secrets Manager: no read when we could not write anyway.
     // Routine syncs (refreshes) look only when they have something to write.
     if (!isRoutine(s.why)) {
@@ -275,6 +269,8 @@ export class ExternalSecretReconciler implements Reconciler {
       if (blocked) return blocked;
     }
 
+    const view = resolved.view;
+    if (view && this.#warm(s, view)) return undefined;
     // Through the store's shared view: a forced sync reads anew (and refreshes the view), any
     // other sync takes values the view read recently enough for this resource's refresh.
     const viewReader = view?.reader(this.#maxValueAgeMs(s, view));
