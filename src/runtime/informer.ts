@@ -65,13 +65,9 @@ export function trimObject(raw: unknown): unknown {
   obj.kind = internAny(obj.kind);
   const metadata = obj.metadata;
   if (typeof metadata !== 'object' || metadata === null) return raw;
-  const m = metadata as {
-    managedFields?: unknown;
-    namespace?: unknown;
-    creationTimestamp?: unknown;
+  const m = metadata as Record<string, unknown> & {
     labels?: Record<string, unknown>;
     annotations?: Record<string, string>;
-    ownerReferences?: unknown;
   };
   delete m.managedFields;
   if (m.annotations && LAST_APPLIED_ANNOTATION in m.annotations) {
@@ -79,7 +75,6 @@ export function trimObject(raw: unknown): unknown {
     if (Object.keys(m.annotations).length === 0) delete m.annotations;
   }
   if (m.namespace !== undefined) m.namespace = internAny(m.namespace);
-  if (m.creationTimestamp !== undefined) m.creationTimestamp = internAny(m.creationTimestamp);
   if (typeof m.labels === 'object' && m.labels !== null) {
     for (const key of Object.keys(m.labels)) m.labels[key] = internAny(m.labels[key]);
   }
