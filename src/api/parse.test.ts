@@ -3,6 +3,7 @@ import * as examples from './examples.ts';
 import { externalSecretTargetName, refreshPlan } from './externalsecret.ts';
 import { computeRenewAt, leaseTargetName } from './iamcredentiallease.ts';
 import {
+  INVALID_VALUE,
   parseClusterSecretStore,
   parseExternalSecret,
   parseIAMCredentialLease,
@@ -443,6 +444,15 @@ describe('invalid resources give one clear, path-prefixed line', () => {
   it('rejects what is not an object at all', () => {
     expect(messageOf(parseExternalSecret(null))).toContain('expected object');
     expect(messageOf(parseExternalSecret({ ...es, spec: undefined }))).toBe('spec: is required');
+  });
+});
+
+describe('values the validator cannot walk', () => {
+  it('are rejected, not thrown (zod 4.6 throws on a null-prototype object for a checked string)', () => {
+    const odd = edit(examples.exampleExternalSecret, (x) => {
+      x.metadata.name = { length: Object.create(null) };
+    });
+    expect(parseExternalSecret(odd)).toEqual({ ok: false, message: INVALID_VALUE });
   });
 });
 

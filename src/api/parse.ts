@@ -54,11 +54,21 @@ const errorMap: z.core.$ZodErrorMap = (issue) =>
     ? 'is required'
     : undefined;
 
+/** The message for an input the validator could not even walk. */
+export const INVALID_VALUE = 'holds a value that is not valid JSON data';
+
 export function parseWith<S extends z.ZodType>(
   schema: S,
   input: unknown,
 ): ParseResult<z.output<S>> {
-  const result = schema.safeParse(input, { error: errorMap });
+  let result: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    result = schema.safeParse(input, { error: errorMap });
+  } catch {
+    // zod 4.6 throws on a few values JSON cannot carry (a null-prototype object where a string
+    // with a length check is expected): invalid all the same, and never a crash.
+    return { ok: false, message: INVALID_VALUE };
+  }
   return result.success
     ? { ok: true, value: result.data }
     : { ok: false, message: formatIssues(result.error) };
