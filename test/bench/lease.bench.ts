@@ -26,7 +26,7 @@ import { startEmulator } from '../../src/emulator/index.ts';
 import { loadKubeConfig } from '../../src/runtime/kube.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { Manager } from '../../src/runtime/manager.ts';
-import { benchCluster } from './support.ts';
+import { benchCluster, createBenchStore } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -70,28 +70,8 @@ async function main(): Promise<void> {
     ttl: TTL,
     reuse_api_key: false,
   });
-  await core.createNamespacedSecret({
-    namespace,
-    body: { metadata: { name: 'sm-api-key' }, stringData: { apikey: API_KEY } },
-  });
+  await createBenchStore({ core, custom }, { namespace, url: em.url, apiKey: API_KEY });
   const group = { group: GROUP, version: VERSION };
-  await custom.createNamespacedCustomObject({
-    ...group,
-    plural: PLURALS.SecretStore,
-    namespace,
-    body: {
-      apiVersion: API_VERSION,
-      kind: 'SecretStore',
-      metadata: { name: 'sm' },
-      spec: {
-        secretsManager: {
-          url: em.url,
-          iamUrl: em.url,
-          auth: { apiKey: { secretRef: { name: 'sm-api-key', key: 'apikey' } } },
-        },
-      },
-    },
-  });
 
   const lines: string[] = [];
   const config = parseConfig(
