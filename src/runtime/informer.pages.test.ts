@@ -107,6 +107,9 @@ describe('trimObject', () => {
       spec: { a: 1 },
     };
     expect(trimObject(obj)).toEqual({ metadata: { name: 'x' }, spec: { a: 1 } });
+    // A list item without apiVersion, kind or namespace gets no such (undefined) properties.
+    expect(Object.keys(obj)).toEqual(['metadata', 'spec']);
+    expect(Object.keys(obj.metadata)).toEqual(['name']);
     expect(trimObject(null)).toBe(null);
     expect(trimObject({ kind: 'Status' })).toEqual({ kind: 'Status' });
   });

@@ -61,8 +61,9 @@ export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-confi
 export function trimObject(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null) return raw;
   const obj = raw as { apiVersion?: unknown; kind?: unknown; metadata?: unknown };
-  obj.apiVersion = internAny(obj.apiVersion);
-  obj.kind = internAny(obj.kind);
+  // List items may lack apiVersion and kind: no property is added where there was none.
+  if (obj.apiVersion !== undefined) obj.apiVersion = internAny(obj.apiVersion);
+  if (obj.kind !== undefined) obj.kind = internAny(obj.kind);
   const metadata = obj.metadata;
   if (typeof metadata !== 'object' || metadata === null) return raw;
   const m = metadata as Record<string, unknown> & {
