@@ -30,6 +30,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
 import { type Counters, requestKinds } from '../../src/emulator/index.ts';
 import { loadKubeConfig } from '../../src/runtime/kube.ts';
+import { PatchType } from '../../src/runtime/kubeapi.ts';
 import type { KubeClient } from '../../src/runtime/kubeclient.ts';
 import { startFlags } from './operator-process.ts';
 import {
@@ -243,6 +244,127 @@ async function rawCeiling(core: CoreV1Api, raw: KubeClient, count: number): Prom
   return perSecond;
 }
 
+/**
+ * First syncs per second by a minimal client making exactly the API calls one first sync needs
+ * (a GET of the not-yet-existing Secret, a server-side apply of it with the operator's labels,
+ * owner reference and 3 keys, a merge patch of the ExternalSecret's status), 32 syncs in flight
+ * over keep-alive connections, on `count` ExternalSecrets created beforehand in a scratch
+ * namespace (not watched by the operator). No watches, no Secrets Manager: what the API server
+ * allows an operator that does nothing else. Without `withGet`: the two writes alone, which no
+ * sync can do without.
+ */
+async function syncCeiling(
+  core: CoreV1Api,
+  raw: KubeClient,
+  count: number,
+  withGet: boolean,
+): Promise<number> {
+  const namespace = `scale-mix-${randomBytes(3).toString('hex')}`;
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const group = { group: GROUP, version: VERSION, namespace, plural: PLURALS.ExternalSecret };
+  const uids: string[] = [];
+  await inParallel(
+    Array.from({ length: count }, (_, i) => i),
+    32,
+    async (i) => {
+      const created = (await raw.custom.createNamespacedCustomObject({
+        ...group,
+        body: {
+          apiVersion: API_VERSION,
+          kind: 'ExternalSecret',
+          metadata: { name: `mix-${i}` },
+          spec: {
+            storeRef: { kind: 'SecretStore', name: 'none' },
+            data: [0, 1, 2].map((k) => ({
+              secretKey: `k${k}`,
+              remoteRef: { type: 'arbitrary', name: `scale-${k}` },
+            })),
+          },
+        },
+      })) as { metadata: { uid: string } };
+      uids[i] = created.metadata.uid;
+    },
+  );
+  const hash = randomBytes(32).toString('hex');
+  const start = performance.now();
+  await inParallel(
+    Array.from({ length: count }, (_, i) => i),
+    32,
+    async (i) => {
+      const name = `mix-${i}`;
+      if (withGet) await raw.core.readNamespacedSecret({ namespace, name }).catch(() => undefined);
+      await raw.core.patchNamespacedSecret(
+        {
+          namespace,
+          name,
+          fieldManager: 'secrets-manager-operator',
+          force: true,
+          body: {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: {
+              name,
+              namespace,
+              labels: { 'secrets-manager.dev/managed-by': 'secrets-manager-operator' },
+              ownerReferences: [
+                {
+                  apiVersion: API_VERSION,
+                  kind: 'ExternalSecret',
+                  name,
+                  uid: uids[i] as string,
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
+            },
+            data: Object.fromEntries(
+              [0, 1, 2].map((k) => [`k${k}`, Buffer.from(`value-${i}-${k}`).toString('base64')]),
+            ),
+          },
+        },
+        PatchType.Apply,
+        'metadata',
+      );
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      await raw.custom.patchNamespacedCustomObjectStatus(
+        {
+          ...group,
+          name,
+          body: {
+            status: {
+              conditions: [
+                {
+                  type: 'Ready',
+                  status: 'True',
+                  reason: 'Synced',
+                  message: `3 keys from SecretStore ${namespace}/none in Secret ${name}`,
+                  lastTransitionTime: now,
+                  observedGeneration: 1,
+                },
+              ],
+              observedGeneration: 1,
+              secretName: name,
+              refreshTime: now,
+              nextRefreshTime: now,
+              syncedDataHash: hash,
+              sources: [0, 1, 2].map((k) => ({
+                type: 'arbitrary',
+                id: `5ca1ab1e-0000-4000-8000-00000000000${k}`,
+                lastUpdateDate: now,
+              })),
+            },
+          },
+        },
+        PatchType.Merge,
+        'metadata',
+      );
+    },
+  );
+  const perSecond = count / ((performance.now() - start) / 1000);
+  await core.deleteNamespace({ name: namespace });
+  return perSecond;
+}
+
 async function main(): Promise<void> {
   const unique = UNIQUE;
   say(
@@ -265,6 +387,12 @@ async function main(): Promise<void> {
     const raw = loadKubeConfig(cluster.kubeconfigPath);
     const ceiling = await rawCeiling(core, raw, Math.min(N, 3000));
     row('API server raw ceiling (Secret creates/s, 32 in flight)', ceiling.toFixed(0));
+    const mix = await syncCeiling(core, raw, Math.min(N, 2000), true);
+    const writesOnly = await syncCeiling(core, raw, Math.min(N, 2000), false);
+    row(
+      "API server ceiling for a first sync's calls, 32 in flight (syncs/s): GET + apply + status patch; the two writes alone",
+      `${mix.toFixed(0)}; ${writesOnly.toFixed(0)} (all Ready in ${(N / mix).toFixed(1)} s; ${(N / writesOnly).toFixed(1)} s)`,
+    );
 
     const namespace = `scale-${randomBytes(3).toString('hex')}`;
     await core.createNamespace({ body: { metadata: { name: namespace } } });
@@ -364,6 +492,10 @@ async function main(): Promise<void> {
     row(
       'Secret creates/s by the operator vs raw ceiling',
       `${(N / allReadyS).toFixed(0)} vs ${ceiling.toFixed(0)} (ratio ${(N / allReadyS / ceiling).toFixed(2)})`,
+    );
+    row(
+      "first syncs/s by the operator vs the first-sync calls' ceiling",
+      `${(N / allReadyS).toFixed(0)} vs ${mix.toFixed(0)} (ratio ${(N / allReadyS / mix).toFixed(2)})`,
     );
     row(
       'operator CPU seconds to all Ready / per first sync (ms)',
