@@ -102,3 +102,24 @@ describe('logger redaction', () => {
     });
   });
 });
+
+describe('logger destination', () => {
+  it('has every line on stdout before the next statement runs: a SIGKILL loses none', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const logger = fileURLToPath(new URL('./logger.ts', import.meta.url));
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(logger)});
+      const log = createLogger({ level: 'info' });
+      for (let i = 0; i < 200; i++) log.info({ i }, 'line');
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(run.signal).toBe('SIGKILL');
+    const lines = run.stdout.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(200);
+    expect(JSON.parse(lines[199] as string)).toMatchObject({ i: 199, msg: 'line' });
+  });
+});
