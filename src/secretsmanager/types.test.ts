@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { SecretsManagerError } from './errors.ts';
 import { FakeSecretsManagerClient } from './testing/fake-client.ts';
-import { ttlToSeconds } from './types.ts';
+import { envelope, ttlToSeconds } from './types.ts';
 
 describe('ttlToSeconds', () => {
   it('reads seconds and duration strings', () => {
@@ -55,5 +56,16 @@ describe('FakeSecretsManagerClient', () => {
     fake.failNext('validate', new SecretsManagerError('Unauthenticated', 'bad key'));
     await expect(fake.validate()).rejects.toMatchObject({ code: 'Unauthenticated' });
     await fake.validate();
+  });
+});
+
+describe('envelope', () => {
+  it('is one schema per data schema (zod compiles each schema it parses with)', () => {
+    const data = z.object({ a: z.string() });
+    expect(envelope(data)).toBe(envelope(data));
+    expect(envelope(z.object({ a: z.string() }))).not.toBe(envelope(data));
+    expect(envelope(data).parse({ data: { a: 'x' }, request_id: 'r' })).toMatchObject({
+      data: { a: 'x' },
+    });
   });
 });

@@ -32,8 +32,7 @@ export interface SecretRef {
 
 // ---- envelope ---------------------------------------------------------------------------
 
-/** Vault's response envelope: `{request_id, lease_id, renewable, lease_duration, data, ...}`. */
-export function envelope<T extends z.ZodType>(data: T) {
+function makeEnvelope<T extends z.ZodType>(data: T) {
   return z.looseObject({
     request_id: z.string().optional(),
     lease_id: z.string().nullish(),
@@ -41,6 +40,22 @@ export function envelope<T extends z.ZodType>(data: T) {
     lease_duration: z.number().nullish(),
     data,
   });
+}
+
+/** One envelope schema per data schema: zod compiles each schema at its first parse. */
+const envelopes = new WeakMap<z.ZodType, z.ZodType>();
+
+/**
+ * Vault's response envelope: `{request_id, lease_id, renewable, lease_duration, data, ...}`.
+ * Built once per `data` schema (a new schema per response cost ~0.3 ms of CPU per read).
+ */
+export function envelope<T extends z.ZodType>(data: T): ReturnType<typeof makeEnvelope<T>> {
+  let schema = envelopes.get(data);
+  if (!schema) {
+    schema = makeEnvelope(data);
+    envelopes.set(data, schema);
+  }
+  return schema as ReturnType<typeof makeEnvelope<T>>;
 }
 
 export const VaultErrorBodySchema = z.looseObject({ errors: z.array(z.unknown()) });
