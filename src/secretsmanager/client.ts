@@ -105,6 +105,8 @@ export interface SecretsManagerClient {
   deleteServiceId(serviceId: string, opts?: RequestOptions): Promise<void>;
   /** Releases connections the client owns. */
   close(): Promise<void>;
+  /** How long a request made now would wait for the store's rate limit (ms), if known. */
+  readonly backlogMs?: number;
 }
 
 export interface SecretsManagerClientOptions {
@@ -227,6 +229,10 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
     };
     this.#iam = new IamTokenSource({ ...shared, iamUrl: this.#iamUrl, credential });
     this.#vault = new VaultSession({ ...shared, url: this.#url, iam: this.#iam, gate: this.#gate });
+  }
+
+  get backlogMs(): number {
+    return this.#gate.bucket?.backlogMs ?? 0;
   }
 
   async validate(opts: { fresh?: boolean } & RequestOptions = {}): Promise<void> {

@@ -37,6 +37,11 @@ export class TokenBucket {
     this.#last = now;
   }
 
+  /** How long a request arriving now would wait behind those already waiting (ms). */
+  get backlogMs(): number {
+    return (this.#waiters.length / this.#qps) * 1000;
+  }
+
   /** Resolves when a token is available (immediately when the bucket has one). */
   take(): Promise<void> {
     this.#refill();

@@ -41,6 +41,8 @@ const READY_STORE: ResolveResult = {
 /** A client that aborts the reconcile while its read is in flight. */
 class AbortingClient extends FakeSecretsManagerClient {
   abort: (() => void) | undefined;
+  /** What the store's rate limiter would make a new request wait (ms). */
+  backlogMs = 0;
 
   override async getSecret(ref: SecretRef): Promise<RemoteSecret> {
     this.abort?.();
@@ -405,6 +407,43 @@ describe('ExternalSecretReconciler with the store view', () => {
     expect(t.secretData()).toEqual({ password: 's3cret' });
     expect(t.ready()).toMatchObject({ status: 'True', reason: 'Synced' });
     expect(t.smReads()).toBe(1);
+  });
+
+  it('looks at the target once per first sync when the store is backlogged, twice otherwise', async () => {
+    for (const [backlogMs, gets] of [
+      [5_000, [0, 1]],
+      [0, [1, 2]],
+    ] as const) {
+      const t = setup({ wake: true });
+      withView(t);
+      t.sm.backlogMs = backlogMs;
+      t.create({});
+      expect(await t.reconcile()).toBeUndefined();
+      // Waiting for its values; backlogged, it has not looked at its target yet.
+      expect(t.core.reads).toBe(gets[0]);
+      await t.clock.advance(0);
+      expect(t.woken).toHaveLength(1);
+      await t.reconcile();
+      // The pass that writes looks at the target first, whatever the backlog.
+      expect(t.core.reads).toBe(gets[1]);
+      t.catchUp();
+      expect(t.secretData()).toEqual({ password: 's3cret' });
+      expect(t.smReads()).toBe(1);
+    }
+  });
+
+  it('a backlogged first sync still refuses a Secret someone else owns, in the pass that would write', async () => {
+    const t = setup({ wake: true });
+    withView(t);
+    t.sm.backlogMs = 5_000;
+    t.core.put({ metadata: { name: 'db', namespace: NS }, data: { theirs: 'eA==' } });
+    t.create({});
+    expect(await t.reconcile()).toBeUndefined();
+    await t.clock.advance(0);
+    await t.reconcile();
+    expect(t.ready()).toMatchObject({ status: 'False', reason: 'TargetConflict' });
+    expect(t.core.writes).toEqual([]);
+    expect(t.core.get(NS, 'db')?.data).toEqual({ theirs: 'eA==' });
   });
 
   it('a read that failed ahead of the sync is read once more by the sync, which reports it', async () => {

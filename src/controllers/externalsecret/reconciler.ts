@@ -262,15 +262,21 @@ export class ExternalSecretReconciler implements Reconciler {
     }
     const store = describeStore(resolved.store);
 
+    const view = resolved.view;
+    let warmed = false;
     // Check the target before reading Secrets Manager: no read when we could not write anyway.
-    // Routine syncs (refreshes) look only when they have something to write.
+    // Routine syncs (refreshes) look only when they have something to write. When the store's
+    // reads are backlogged by a second or more, the values are waited for first: the pass that
+    // writes looks at the target anyway, and a look now would be repeated after the wait.
     if (!isRoutine(s.why)) {
+      if (view?.backlogged) {
+        if (this.#warm(s, view)) return undefined;
+        warmed = true;
+      }
       const blocked = await this.#blockedByTarget(s);
       if (blocked) return blocked;
     }
-
-    const view = resolved.view;
-    if (view && this.#warm(s, view)) return undefined;
+    if (view && !warmed && this.#warm(s, view)) return undefined;
     // Through the store's shared view: a forced sync reads anew (and refreshes the view), any
     // other sync takes values the view read recently enough for this resource's refresh.
     const viewReader = view?.reader(this.#maxValueAgeMs(s, view));

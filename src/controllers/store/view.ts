@@ -117,6 +117,14 @@ export class RemoteView {
     return this.#o.client;
   }
 
+  /**
+   * Whether reads started now would wait a second or more for the store's rate limit: a first
+   * sync of thousands of resources at the provider's pace.
+   */
+  get backlogged(): boolean {
+    return (this.#o.client.backlogMs ?? 0) >= 1_000;
+  }
+
   /** Number of values held. */
   get size(): number {
     return this.#entries.size;
