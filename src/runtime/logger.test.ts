@@ -1,5 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeError } from './errors.ts';
 import { createLogger, forResource } from './logger.ts';
 
@@ -121,55 +121,5 @@ describe('logger destination', () => {
     const lines = run.stdout.split('\n').filter((l) => l !== '');
     expect(lines).toHaveLength(200);
     expect(JSON.parse(lines[199] as string)).toMatchObject({ i: 199, msg: 'line' });
-  });
-});
-
-describe('forResource (lazy child)', () => {
-  function infoCapture() {
-    const lines: string[] = [];
-    const log = createLogger({
-      level: 'info',
-      destination: { write: (s: string) => lines.push(s) },
-    });
-    return { log, lines };
-  }
-
-  it('makes no pino child while nothing is written at an enabled level', () => {
-    const { log, lines } = infoCapture();
-    const child = vi.spyOn(log, 'child');
-    const lazy = forResource(log, 'externalsecret', { namespace: 'ns', name: 'a' });
-    lazy.debug('below the level');
-    lazy.child({ reason: 'refresh' }).trace('below the level too');
-    expect(lazy.isLevelEnabled('debug')).toBe(false);
-    expect(child).toHaveBeenCalledTimes(1); // isLevelEnabled is the real child's
-    expect(lines).toEqual([]);
-  });
-
-  it('writes its bindings and those of its lazy children, redacted', () => {
-    const { log, lines } = infoCapture();
-    const child = vi.spyOn(log, 'child');
-    const lazy = forResource(log, 'externalsecret', { namespace: 'ns', name: 'a' });
-    const nested = lazy.child({ reason: 'refresh', token: SECRET });
-    expect(child).not.toHaveBeenCalled();
-    nested.info({ keys: 3 }, 'wrote');
-    lazy.warn('careful');
-    // The resource's child and the reason's child below it (pino children inherit `child`),
-    // each made once.
-    expect(child).toHaveBeenCalledTimes(2);
-    expect(lines.join('')).not.toContain(SECRET);
-    const [first, second] = lines.map((l) => JSON.parse(l));
-    expect(first).toMatchObject({
-      controller: 'externalsecret',
-      resource: 'ns/a',
-      reason: 'refresh',
-      keys: 3,
-      msg: 'wrote',
-    });
-    expect(second).toMatchObject({
-      controller: 'externalsecret',
-      resource: 'ns/a',
-      msg: 'careful',
-    });
-    expect(second).not.toHaveProperty('reason');
   });
 });

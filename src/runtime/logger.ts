@@ -135,45 +135,7 @@ export function keyString(key: ObjectKey): string {
   return key.namespace ? `${key.namespace}/${key.name}` : key.name;
 }
 
-/**
- * A child logger bound to a controller and the resource it works on. Made when first written
- * to: most reconciles log nothing at the default level, and a pino child costs its bindings'
- * redaction and serialisation (~1.5% of a first sync's CPU at 10,000 resources).
- */
+/** A child logger bound to a controller and the resource it works on. */
 export function forResource(log: Logger, controller: string, key: ObjectKey): Logger {
-  return lazyChild(log, { controller, resource: keyString(key) });
+  return log.child({ controller, resource: keyString(key) });
 }
-
-const LEVEL_METHODS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
-const noop = () => undefined;
-
-/**
- * `parent.child(bindings)`, created at the first line it writes: a line below the level is
- * dropped without it, and `child()` of it is lazy too. Everything else is the real child's.
- */
-export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
-  const above = lazies.get(parent);
-  // Levels are asked of the nearest real logger, which does not make a lazy parent real.
-  const levels = above?.levels ?? parent;
-  let real: Logger | undefined;
-  const materialize = (): Logger => {
-    real ??= (above ? above.materialize() : parent).child(bindings);
-    return real;
-  };
-  const lazy: Logger = new Proxy(parent, {
-    get(_target, prop) {
-      if (real === undefined && typeof prop === 'string') {
-        if (LEVEL_METHODS.has(prop) && !levels.isLevelEnabled(prop)) return noop;
-        if (prop === 'child') return (more: Record<string, unknown>) => lazyChild(lazy, more);
-      }
-      const target = materialize();
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  lazies.set(lazy, { levels, materialize });
-  return lazy;
-}
-
-/** Each lazy child's nearest real ancestor and how to make it real. */
-const lazies = new WeakMap<Logger, { levels: Logger; materialize: () => Logger }>();
