@@ -9,7 +9,7 @@
  *       [--src] [--snapshot] [--restart] [--settle 15]
  *       [--node-flag=<flag> ...]
  *
- * The operator runs with the Node flags of `npm start` (the image sets the same in NODE_OPTIONS).
+ * The operator runs with the Node flags of `npm start` (the image's ENTRYPOINT has the same).
  * `--n 0` measures the operator on an empty cluster. It runs the image's entry point,
  * `dist/main.js` (compiled first); `--src` runs `src/main.ts` as `npm start` does. `--snapshot` writes a heap
  * snapshot of the operator once all are Ready (summarise it with

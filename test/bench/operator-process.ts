@@ -13,7 +13,7 @@ export type ProcessSample = ReturnType<typeof processStats>;
 
 /**
  * The Node flags `npm start` passes (`exec node <flags> src/main.ts` in package.json), which the
- * image sets through NODE_OPTIONS too: the bench runs the operator with them, as users do.
+ * image's ENTRYPOINT passes too: the bench runs the operator with them, as users do.
  */
 export function startFlags(): string[] {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {

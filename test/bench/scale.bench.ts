@@ -155,7 +155,7 @@ class Operator {
       `127.0.0.1:${healthPort}`,
       ...(values.concurrency ? ['--concurrency', values.concurrency] : []),
     ];
-    // The image's entry point with the flags it sets in NODE_OPTIONS (or, with --src, what
+    // The image's entry point with the flags of its ENTRYPOINT (or, with --src, what
     // `npm start -- <flags>` runs), at the default log level, its lines going to a file.
     mkdirSync(WORK, { recursive: true });
     const log = openSync(join(WORK, 'operator.log'), 'a');

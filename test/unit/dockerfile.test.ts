@@ -28,6 +28,7 @@ const dockerfile = parseDockerfile(readFileSync(join(root, 'Dockerfile'), 'utf8'
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   version: string;
   dependencies: Record<string, string>;
+  scripts: Record<string, string>;
 };
 const stages = dockerfile.stages;
 const runtime = stages.at(-1) as Stage;
@@ -108,10 +109,21 @@ describe('Dockerfile', () => {
     const argv = entrypoint ? execForm(entrypoint) : undefined;
     expect(argv, 'ENTRYPOINT must be the exec (JSON) form').toBeDefined();
     expect(posix.basename(argv?.[0] ?? '')).toBe('node');
-    expect(posix.resolve(workdir(runtime), argv?.[1] ?? '')).toBe(
+    expect(posix.resolve(workdir(runtime), argv?.at(-1) ?? '')).toBe(
       posix.join(workdir(runtime), 'dist', 'main.js'),
     );
     for (const cmd of only(runtime, 'CMD')) expect(execForm(cmd)).toBeDefined();
+  });
+
+  it('runs node with the flags of `npm start` (what the benches measure), none in NODE_OPTIONS', () => {
+    const argv = execForm(only(runtime, 'ENTRYPOINT').at(-1)!) ?? [];
+    const words = (pkg.scripts.start ?? '').split(/\s+/);
+    const startFlags = words.slice(words.indexOf('node') + 1, words.indexOf('src/main.ts'));
+    expect(startFlags).toContain('--heap-growing-percent=50');
+    expect(argv.slice(1, -1)).toEqual(startFlags);
+    // V8 refuses --heap-growing-percent in NODE_OPTIONS, and a pod's NODE_OPTIONS would
+    // replace the image's: the flags belong on the command line.
+    for (const env of only(runtime, 'ENV')) expect(env.args).not.toContain('NODE_OPTIONS');
   });
 
   it('runs as a non-root user and leaves health to Kubernetes probes', () => {
