@@ -240,8 +240,29 @@ async function rawCeiling(core: CoreV1Api, raw: KubeClient, count: number): Prom
   );
   const perSecond = count / ((performance.now() - start) / 1000);
   await core.deleteCollectionNamespacedSecret({ namespace });
-  await core.deleteNamespace({ name: namespace });
+  await deleteNamespace(core, namespace);
   return perSecond;
+}
+
+/**
+ * Deletes a scratch namespace and waits until it is gone: the namespace controller deleting
+ * thousands of objects must not overlap the operator's run and take the API server from it.
+ */
+async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
+  await core.deleteNamespace({ name });
+  await until(
+    `namespace ${name} deleted`,
+    () =>
+      core.readNamespace({ name }).then(
+        () => false,
+        (err: unknown) => {
+          if ((err as { code?: number }).code === 404) return true;
+          throw err;
+        },
+      ),
+    10 * 60_000,
+    500,
+  );
 }
 
 /**
@@ -361,7 +382,7 @@ async function syncCeiling(
     },
   );
   const perSecond = count / ((performance.now() - start) / 1000);
-  await core.deleteNamespace({ name: namespace });
+  await deleteNamespace(core, namespace);
   return perSecond;
 }
 
