@@ -80,6 +80,12 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
 }
 
+// The Vault responses' schemas, each built once (zod compiles a schema at its first parse).
+const GET_SECRET_BODY = envelope(SecretDataSchema);
+const GET_SECRET_METADATA_BODY = envelope(SecretMetadataDataSchema);
+const LIST_SECRETS_BODY = envelope(ListSecretsDataSchema);
+const GET_IAM_CREDENTIALS_BODY = envelope(IamCredentialsDataSchema);
+
 export interface SecretsManagerClient {
   /**
    * Proves the store works: an IAM exchange and a Vault login. With `fresh` both are done
@@ -266,7 +272,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       signal: opts.signal,
     });
     const receivedAt = this.#clock.now();
-    const body = parseBody(res, envelope(SecretDataSchema), 'get_secret');
+    const body = parseBody(res, GET_SECRET_BODY, 'get_secret');
     if (body.data.secret_type !== ref.type) {
       throw new SecretsManagerError(
         'InvalidResponse',
@@ -317,9 +323,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       coalesce: true,
       signal: opts.signal,
     });
-    return toMetadata(
-      parseBody(res, envelope(SecretMetadataDataSchema), 'get_secret_metadata').data,
-    );
+    return toMetadata(parseBody(res, GET_SECRET_METADATA_BODY, 'get_secret_metadata').data);
   }
 
   async listSecrets(filter: ListFilter = {}, opts: RequestOptions = {}): Promise<SecretMetadata[]> {
@@ -432,7 +436,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       coalesce: true,
       signal,
     });
-    const body = parseBody(res, envelope(ListSecretsDataSchema), 'list_secrets');
+    const body = parseBody(res, LIST_SECRETS_BODY, 'list_secrets');
     return (body.data.secrets ?? []).map(toMetadata);
   }
 
@@ -451,7 +455,7 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
       signal,
     });
     const receivedAt = this.#clock.now();
-    const body = parseBody(res, envelope(IamCredentialsDataSchema), 'get_iam_credentials');
+    const body = parseBody(res, GET_IAM_CREDENTIALS_BODY, 'get_iam_credentials');
     return { data: body.data, lease: leaseOf(body), receivedAt, target };
   }
 

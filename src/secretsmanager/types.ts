@@ -32,7 +32,12 @@ export interface SecretRef {
 
 // ---- envelope ---------------------------------------------------------------------------
 
-function makeEnvelope<T extends z.ZodType>(data: T) {
+/**
+ * Vault's response envelope: `{request_id, lease_id, renewable, lease_duration, data, ...}`.
+ * Build each envelope once, at module level: zod compiles a schema at its first parse, so a
+ * schema built per response costs a compile per response.
+ */
+export function envelope<T extends z.ZodType>(data: T) {
   return z.looseObject({
     request_id: z.string().optional(),
     lease_id: z.string().nullish(),
@@ -40,22 +45,6 @@ function makeEnvelope<T extends z.ZodType>(data: T) {
     lease_duration: z.number().nullish(),
     data,
   });
-}
-
-/** One envelope schema per data schema: zod compiles each schema at its first parse. */
-const envelopes = new WeakMap<z.ZodType, z.ZodType>();
-
-/**
- * Vault's response envelope: `{request_id, lease_id, renewable, lease_duration, data, ...}`.
- * Built once per `data` schema (a new schema per response cost ~0.3 ms of CPU per read).
- */
-export function envelope<T extends z.ZodType>(data: T): ReturnType<typeof makeEnvelope<T>> {
-  let schema = envelopes.get(data);
-  if (!schema) {
-    schema = makeEnvelope(data);
-    envelopes.set(data, schema);
-  }
-  return schema as ReturnType<typeof makeEnvelope<T>>;
 }
 
 export const VaultErrorBodySchema = z.looseObject({ errors: z.array(z.unknown()) });

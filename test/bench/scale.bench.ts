@@ -28,6 +28,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
+import { FIELD_MANAGER, LABELS, MANAGED_BY_VALUE } from '../../src/controllers/shared/constants.ts';
 import { type Counters, requestKinds } from '../../src/emulator/index.ts';
 import { loadKubeConfig } from '../../src/runtime/kube.ts';
 import { PatchType } from '../../src/runtime/kubeapi.ts';
@@ -72,7 +73,7 @@ const POLL_MS = parseSeconds(values['poll-interval']);
 const ROOT = resolve(import.meta.dirname, '../..');
 const WORK = join(ROOT, '.tmp', `scale-${Date.now().toString(36)}`);
 const API_KEY = `bench-${randomBytes(6).toString('hex')}`;
-const MANAGED = 'secrets-manager.dev/managed-by=secrets-manager-operator';
+const MANAGED = `${LABELS.managedBy}=${MANAGED_BY_VALUE}`;
 
 function parseSeconds(text: string): number {
   const m = /^(\d+)(s|m)$/.exec(text);
@@ -318,7 +319,7 @@ async function syncCeiling(
         {
           namespace,
           name,
-          fieldManager: 'secrets-manager-operator',
+          fieldManager: FIELD_MANAGER,
           force: true,
           body: {
             apiVersion: 'v1',
@@ -326,7 +327,7 @@ async function syncCeiling(
             metadata: {
               name,
               namespace,
-              labels: { 'secrets-manager.dev/managed-by': 'secrets-manager-operator' },
+              labels: { [LABELS.managedBy]: MANAGED_BY_VALUE },
               ownerReferences: [
                 {
                   apiVersion: API_VERSION,
