@@ -11,7 +11,7 @@ const resource = () => ({
     storeRef: { kind: 'SecretStore', name: 'sm' },
     target: { name: 'db-secret' },
     data: [
-      { secretKey: 'user', remoteRef: { key: 'compact-test-id-1', type: 'username_password' } },
+      { secretKey: 'user', remoteRef: { id: 'compact-test-id-1', type: 'username_password' } },
       { secretKey: 'pass', remoteRef: { name: 'db', group: 'g', property: 'password' } },
     ],
   },
@@ -40,6 +40,22 @@ describe('compactExternalSecret', () => {
     const again = internedCount();
     compactExternalSecret(resource());
     expect(internedCount()).toBe(again);
+  });
+
+  it('interns the secret IDs of spec.data and spec.dataFrom[].extract', () => {
+    compactExternalSecret(resource()); // the fixture's strings are known from here on
+    const before = internedCount();
+    const obj = {
+      ...resource(),
+      spec: {
+        ...resource().spec,
+        data: [{ secretKey: 'a', remoteRef: { id: 'compact-test-data-id', type: 'arbitrary' } }],
+        dataFrom: [{ extract: { id: 'compact-test-extract-id', type: 'arbitrary' } }],
+      },
+    };
+    compactExternalSecret(obj);
+    // The two IDs, and the type 'arbitrary', which the fixture's status already interned.
+    expect(internedCount()).toBe(before + 2);
   });
 
   it('takes any shape without throwing (invalid resources are cached too)', () => {

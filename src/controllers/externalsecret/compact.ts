@@ -21,7 +21,8 @@ function internEach(list: unknown, fields: readonly string[]): void {
   if (Array.isArray(list)) for (const item of list) internFields(item, fields);
 }
 
-const REMOTE_REF = ['key', 'name', 'type', 'group', 'property', 'version', 'metadataPolicy'];
+// The fields of spec.data[].remoteRef and spec.dataFrom[].extract (api/externalsecret.ts).
+const REMOTE_REF = ['type', 'id', 'name', 'group', 'property', 'version'];
 const CONDITION = ['type', 'status', 'reason', 'message', 'lastTransitionTime'];
 const SOURCE = ['type', 'id', 'group', 'lastUpdateDate'];
 
@@ -33,6 +34,9 @@ export function compactExternalSecret<T>(obj: T): T {
     internFields(spec.storeRef, ['kind', 'name']);
     if (Array.isArray(spec.data)) {
       for (const item of spec.data) internFields(asObject(item)?.remoteRef, REMOTE_REF);
+    }
+    if (Array.isArray(spec.dataFrom)) {
+      for (const item of spec.dataFrom) internFields(asObject(item)?.extract, REMOTE_REF);
     }
   }
   const status = asObject((obj as Loose).status);
