@@ -113,6 +113,8 @@ export interface SecretsManagerClient {
   close(): Promise<void>;
   /** How long a request made now would wait for the store's rate limit (ms), if known. */
   readonly backlogMs?: number;
+  /** The store's rate limit (requests per second), if known. */
+  readonly requestsPerSecond?: number;
 }
 
 export interface SecretsManagerClientOptions {
@@ -239,6 +241,10 @@ export class HttpSecretsManagerClient implements SecretsManagerClient {
 
   get backlogMs(): number {
     return this.#gate.bucket?.backlogMs ?? 0;
+  }
+
+  get requestsPerSecond(): number | undefined {
+    return this.#gate.bucket?.qps;
   }
 
   async validate(opts: { fresh?: boolean } & RequestOptions = {}): Promise<void> {

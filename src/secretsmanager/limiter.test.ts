@@ -106,8 +106,12 @@ describe('per-store limits on the client', () => {
     await until(() => s.server.count('GET', /arbitrary/) === 1);
     await flush();
     expect(s.server.count('GET', /arbitrary/)).toBe(1);
+    // What the store's view paces its reads by: the rate, and the wait of a request made now.
+    expect(s.client.requestsPerSecond).toBe(1);
+    expect(s.client.backlogMs).toBe(2000);
     const t0 = s.clock.now();
     await s.run(reads);
+    expect(s.client.backlogMs).toBe(0);
     expect(s.server.count('GET', /arbitrary/)).toBe(3);
     expect(s.clock.now() - t0).toBe(2000);
   });

@@ -37,6 +37,11 @@ export class TokenBucket {
     this.#last = now;
   }
 
+  /** Requests per second. */
+  get qps(): number {
+    return this.#qps;
+  }
+
   /** How long a request arriving now would wait behind those already waiting (ms). */
   get backlogMs(): number {
     return (this.#waiters.length / this.#qps) * 1000;

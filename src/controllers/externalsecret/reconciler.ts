@@ -388,12 +388,10 @@ export class ExternalSecretReconciler implements Reconciler {
     const wake = this.#o.wake;
     const id = resourceId(s.raw.metadata);
     if (this.#warmed.delete(id) || !wake || s.why === 'force') return false;
-    const reads = view.warm(directRefs(s.es.spec), this.#maxValueAgeMs(s, view));
-    if (!reads) return false;
-    this.#warmed.add(id);
     const key = { namespace: s.target.namespace, name: s.raw.metadata.name };
-    void reads.then(() => wake(key));
-    return true;
+    const waiting = view.warm(directRefs(s.es.spec), this.#maxValueAgeMs(s, view), () => wake(key));
+    if (waiting) this.#warmed.add(id);
+    return waiting;
   }
 
   #maxValueAgeMs(s: Sync, view: RemoteView): number {

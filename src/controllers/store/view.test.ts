@@ -2,13 +2,47 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../runtime/logger.ts';
 import { FakeClock } from '../../runtime/testing/fake-clock.ts';
-import type { RemoteSecret } from '../../secretsmanager/index.ts';
+import type { RemoteSecret, SecretRef } from '../../secretsmanager/index.ts';
 import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
 import { StoreRegistry } from './registry.ts';
 import { RemoteView, type SourceState } from './view.ts';
 import { createRemoteViewMetrics } from './view-metrics.ts';
 
 const log = createLogger({ level: 'silent' });
+
+/** `view.warm` as a promise that settles when its reads did; undefined when none was needed. */
+function warmed(view: RemoteView, refs: SecretRef[], maxAgeMs: number): Promise<void> | undefined {
+  let done!: () => void;
+  const settled = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  return view.warm(refs, maxAgeMs, done) ? settled : undefined;
+}
+
+/** A client whose reads wait until the test finishes them, at a stated rate limit. */
+class HeldReadsClient extends FakeSecretsManagerClient {
+  readonly requestsPerSecond = 10;
+  active = 0;
+  peak = 0;
+  readonly #held: Array<() => void> = [];
+
+  override async getSecret(ref: SecretRef): Promise<RemoteSecret> {
+    this.active++;
+    this.peak = Math.max(this.peak, this.active);
+    await new Promise<void>((resolve) => this.#held.push(resolve));
+    this.active--;
+    return super.getSecret(ref);
+  }
+
+  /** Lets the oldest held read go on; false when none is held. */
+  finishOne(): boolean {
+    const next = this.#held.shift();
+    next?.();
+    return next !== undefined;
+  }
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 function arbitrary(id: string, name: string, payload: string, updatedAt: string): RemoteSecret {
   return {
@@ -80,28 +114,69 @@ describe('RemoteView', () => {
       { type: 'arbitrary' as const, name: 'beta' },
       { type: 'iam_credentials' as const, id: 'never-through-the-view' },
     ];
-    const first = t.view.warm(refs, 60_000);
-    const again = t.view.warm(refs, 60_000);
+    const first = warmed(t.view, refs, 60_000);
+    const again = warmed(t.view, refs, 60_000);
     expect(first).toBeInstanceOf(Promise);
     await Promise.all([first, again]);
     // One read each (shared by both), one list to learn the name; iam_credentials left alone.
     expect(t.valueReads()).toBe(2);
     expect(t.view.size).toBe(2);
-    expect(t.view.warm(refs, 60_000)).toBeUndefined();
+    expect(warmed(t.view, refs, 60_000)).toBeUndefined();
     // The sync that follows reads nothing.
     await t.sync('ns/one', [{ id: 'a1' }, { name: 'beta' }], 60_000);
     expect(t.valueReads()).toBe(2);
     // Older than the sync accepts: read again, once.
     await t.clock.advance(61_000);
-    await t.view.warm(refs, 60_000);
+    await warmed(t.view, refs, 60_000);
     expect(t.valueReads()).toBe(4);
     // A failed read settles the warm-up too (the sync reports it).
-    await expect(t.view.warm([{ type: 'arbitrary', id: 'gone' }], 60_000)).resolves.toBeUndefined();
+    await expect(
+      warmed(t.view, [{ type: 'arbitrary', id: 'gone' }], 60_000),
+    ).resolves.toBeUndefined();
+  });
+
+  it('hands the client about a second of reads at a time; the rest wait as keys', async () => {
+    const clock = new FakeClock();
+    const client = new HeldReadsClient(() => clock.now());
+    for (let i = 0; i < 30; i++) client.put(arbitrary(`s${i}`, `n${i}`, `v${i}`, 'T1'));
+    const view = new RemoteView({
+      client,
+      clock,
+      pollIntervalMs: 0,
+      store: 'SecretStore/ns/sm',
+      metrics: createRemoteViewMetrics(new Registry()),
+      log,
+      onChange: () => {},
+    });
+    let done = 0;
+    for (let i = 0; i < 30; i++) {
+      // Two resources per secret: one read each, two wake-ups.
+      for (const _ of [1, 2]) view.warm([{ type: 'arbitrary', id: `s${i}` }], 60_000, () => done++);
+    }
+    await settle();
+    // 10 requests per second: 10 reads in the client, 20 waiting in the view.
+    expect(client.active).toBe(10);
+    expect(view.backlogged).toBe(true);
+    while (client.finishOne()) await settle();
+    expect(client.peak).toBe(10);
+    expect(done).toBe(60);
+    expect(client.calls.filter((c) => c.method === 'getSecret')).toHaveLength(30);
+    expect(view.backlogged).toBe(false);
+    expect(view.size).toBe(30);
+
+    // A stopped view lets the reads waiting for their turn go on (their readers wait for them).
+    for (let i = 0; i < 30; i++) warmed(view, [{ type: 'arbitrary', id: `s${i}` }], 0);
+    await settle();
+    expect(client.active).toBe(10);
+    view.stop();
+    await settle();
+    expect(client.active).toBe(30);
+    while (client.finishOne()) await settle();
   });
 
   it('keeps a value read ahead through polls until its resource syncs, ten minutes at most', async () => {
     const t = setup(5_000);
-    await t.view.warm([{ type: 'arbitrary', id: 'a1' }], 60 * 60_000);
+    await warmed(t.view, [{ type: 'arbitrary', id: 'a1' }], 60 * 60_000);
     await t.sync('ns/holder', [{ id: 'b1' }]);
     // Polls come and go while the resource waits for its other values: a1 stays.
     await t.clock.advance(5 * 60_000);
@@ -110,7 +185,7 @@ describe('RemoteView', () => {
     // Never taken up (its resource failed or went away): dropped after ten minutes.
     t.view.release('ns/holder');
     expect(t.view.size).toBe(1);
-    await t.view.warm([{ type: 'arbitrary', id: 'b1' }], 60 * 60_000);
+    await warmed(t.view, [{ type: 'arbitrary', id: 'b1' }], 60 * 60_000);
     expect(t.view.size).toBe(2);
     await t.clock.advance(11 * 60_000);
     expect(t.view.size).toBe(1);

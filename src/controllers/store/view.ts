@@ -79,12 +79,32 @@ const UNCLAIMED_KEEP_MS = 10 * 60_000;
 /** The first poll after a view starts (restart: rotations made while down show up soon). */
 const FIRST_POLL_MAX_MS = 5_000;
 
+/**
+ * Value reads handed to the client at once: as many as the store's rate limit serves in this
+ * long (at least MIN_ADMITTED). The rest wait here as a key each, not as a request each
+ * (headers, URL, retry state: ~3 KB apiece), and the client's queue stays short for the
+ * requests that do not go through the view (lease credentials, forced syncs).
+ */
+const ADMIT_AHEAD_MS = 1_000;
+const MIN_ADMITTED = 8;
+
+/** A resource waiting for the reads its sync needs (see warm). */
+interface Warmer {
+  remaining: number;
+  done: () => void;
+}
+
 export class RemoteView {
   readonly #o: RemoteViewOptions;
   readonly #entries = new Map<string, Entry>();
   /** Name references resolved to the canonical (ID) key. */
   readonly #aliases = new Map<string, string>();
   readonly #inflight = new Map<string, Promise<RemoteSecret>>();
+  /** Resources to wake when a read in flight (by its #inflight key) settles. */
+  readonly #warmers = new Map<string, Warmer[]>();
+  /** Value reads handed to the client and not finished; reads waiting for their turn. */
+  #admitted = 0;
+  readonly #admitQueue: Array<() => void> = [];
   readonly #tracked = new Map<string, Tracked>();
   /** Canonical key -> resources whose recorded sources include it. */
   readonly #users = new Map<string, Set<string>>();
@@ -122,7 +142,7 @@ export class RemoteView {
    * sync of thousands of resources at the provider's pace.
    */
   get backlogged(): boolean {
-    return (this.#o.client.backlogMs ?? 0) >= 1_000;
+    return this.#admitQueue.length > 0 || (this.#o.client.backlogMs ?? 0) >= 1_000;
   }
 
   /** Number of values held. */
@@ -134,6 +154,9 @@ export class RemoteView {
   stop(): void {
     this.#stopped = true;
     this.#timer?.();
+    // Reads waiting for their turn go on as they would have (their readers are waiting).
+    this.#admitted += this.#admitQueue.length;
+    for (const admit of this.#admitQueue.splice(0)) admit();
     this.#entries.clear();
     this.#aliases.clear();
     this.#tracked.clear();
@@ -167,24 +190,43 @@ export class RemoteView {
 
   /**
    * Starts the reads a sync with `maxAgeMs` would wait for among `refs` (never read, changed,
-   * too old; shared with reads in flight) and resolves once they all finished, failed or not;
-   * undefined when every value is at hand. A resource calls this before it syncs, so that it
-   * waits for the store's rate limit without holding a worker.
+   * too old; shared with reads in flight) and calls `done` once they all finished, failed or
+   * not. False (and `done` is not called) when every value is at hand. A resource calls this
+   * before it syncs, so that it waits for the store's rate limit without holding a worker; a
+   * waiting resource costs a counter, not a promise per reference.
    */
-  warm(refs: SecretRef[], maxAgeMs: number): Promise<void> | undefined {
+  warm(refs: SecretRef[], maxAgeMs: number, done: () => void): boolean {
     const now = this.#o.clock.now();
-    const reads: Promise<unknown>[] = [];
+    const warmer: Warmer = { remaining: 0, done };
     for (const ref of refs) {
       if (!viaView(ref)) continue;
       const key =
         ref.id !== undefined
           ? sourceKey(ref.type, ref.group, ref.id)
           : this.#aliases.get(nameKey(ref.type, ref.group, ref.name ?? ''));
-      const entry = key === undefined ? undefined : this.#entries.get(key);
-      if (entry && !entry.stale && maxAgeMs > 0 && now - entry.readAt <= maxAgeMs) continue;
-      reads.push(this.#read(ref, maxAgeMs, undefined).catch(() => undefined));
+      warmer.remaining++;
+      if (key === undefined) {
+        // A name not resolved yet (the list may be needed): the reader's own path.
+        const settled = () => this.#settled(warmer);
+        this.#read(ref, maxAgeMs, undefined).then(settled, settled);
+        continue;
+      }
+      const entry = this.#entries.get(key);
+      if (isFresh(entry, maxAgeMs, now)) {
+        warmer.remaining--;
+        continue;
+      }
+      this.#flight(ref, key, readReason(entry, maxAgeMs));
+      const waiting = this.#warmers.get(key);
+      if (waiting) waiting.push(warmer);
+      else this.#warmers.set(key, [warmer]);
     }
-    return reads.length === 0 ? undefined : Promise.all(reads).then(() => undefined);
+    return warmer.remaining > 0;
+  }
+
+  #settled(warmer: Warmer): void {
+    warmer.remaining--;
+    if (warmer.remaining === 0) warmer.done();
   }
 
   /**
@@ -281,21 +323,58 @@ export class RemoteView {
   async #read(ref: SecretRef, maxAgeMs: number, opts: RequestOptions | undefined) {
     const key = await this.#resolve(ref, opts);
     const entry = key === undefined ? undefined : this.#entries.get(key);
-    const now = this.#o.clock.now();
-    if (entry && !entry.stale && maxAgeMs > 0 && now - entry.readAt <= maxAgeMs) {
-      return entry.secret;
-    }
-    const reason = !entry ? 'first' : entry.stale ? 'changed' : maxAgeMs === 0 ? 'forced' : 'stale';
+    if (entry && isFresh(entry, maxAgeMs, this.#o.clock.now())) return entry.secret;
+    return untilAborted(this.#flight(ref, key, readReason(entry, maxAgeMs)), opts?.signal);
+  }
+
+  /** The read of `ref` in flight, started now if there is none (shared by every caller). */
+  #flight(ref: SecretRef, key: string | undefined, reason: string): Promise<RemoteSecret> {
     const flight = key ?? nameKey(ref.type, ref.group, ref.name ?? '');
     let pending = this.#inflight.get(flight);
     if (!pending) {
-      pending = this.#fetchValue(ref, key, reason).finally(() => this.#inflight.delete(flight));
+      pending = this.#fetchValue(ref, key, reason).finally(() => {
+        this.#inflight.delete(flight);
+        const warmers = this.#warmers.get(flight);
+        if (!warmers) return;
+        this.#warmers.delete(flight);
+        for (const warmer of warmers) this.#settled(warmer);
+      });
+      // Warmers take a failure as settled; readers get it from the promise itself.
+      pending.catch(() => {});
       this.#inflight.set(flight, pending);
     }
-    return untilAborted(pending, opts?.signal);
+    return pending;
+  }
+
+  /** Waits for a turn to hand a read to the client (see ADMIT_AHEAD_MS). */
+  async #admission(): Promise<void> {
+    const qps = this.#o.client.requestsPerSecond;
+    const limit =
+      qps === undefined ? Infinity : Math.max(MIN_ADMITTED, (qps * ADMIT_AHEAD_MS) / 1000);
+    if (this.#admitted < limit && this.#admitQueue.length === 0) {
+      this.#admitted++;
+      return;
+    }
+    // The read that finishes hands its turn on (#admitted stays as it is).
+    await new Promise<void>((resolve) => this.#admitQueue.push(resolve));
+  }
+
+  #finished(): void {
+    const next = this.#admitQueue.shift();
+    if (next) next();
+    else this.#admitted--;
   }
 
   async #fetchValue(ref: SecretRef, key: string | undefined, reason: string) {
+    await this.#admission();
+    try {
+      return await this.#fetchAdmitted(ref, key, reason);
+    } finally {
+      this.#finished();
+    }
+  }
+
+  async #fetchAdmitted(ref: SecretRef, key: string | undefined, reason: string) {
     const { client, metrics, store } = this.#o;
     metrics.valueReads.inc({ store, reason });
     // Read by ID once the ID is known: one path, one entry, however the resource named it.
@@ -505,4 +584,16 @@ export class RemoteView {
         .finally(() => this.#schedule(this.#o.pollIntervalMs));
     }, ms);
   }
+}
+
+/** Whether a held value serves a sync that accepts values up to `maxAgeMs` old (0: none). */
+function isFresh(entry: Entry | undefined, maxAgeMs: number, now: number): entry is Entry {
+  return entry !== undefined && !entry.stale && maxAgeMs > 0 && now - entry.readAt <= maxAgeMs;
+}
+
+/** Why a value is read (the `reason` label of remote_view_value_reads_total). */
+function readReason(entry: Entry | undefined, maxAgeMs: number): string {
+  if (!entry) return 'first';
+  if (entry.stale) return 'changed';
+  return maxAgeMs === 0 ? 'forced' : 'stale';
 }
