@@ -1,9 +1,12 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../runtime/logger.ts';
-import { FakeClock } from '../../runtime/testing/fake-clock.ts';
+import { FakeClock, flush, settle } from '../../runtime/testing/fake-clock.ts';
 import type { RemoteSecret, SecretRef } from '../../secretsmanager/index.ts';
 import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
+import { arbitraryData } from '../../secretsmanager/testing/fixtures.ts';
+import { vaultEnvelope } from '../../secretsmanager/testing/mock-server.ts';
+import { setup as clientSetup } from '../../secretsmanager/testing/setup.ts';
 import { StoreRegistry } from './registry.ts';
 import { RemoteView, type SourceState } from './view.ts';
 import { createRemoteViewMetrics } from './view-metrics.ts';
@@ -42,7 +45,7 @@ class HeldReadsClient extends FakeSecretsManagerClient {
   }
 }
 
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 function arbitrary(id: string, name: string, payload: string, updatedAt: string): RemoteSecret {
   return {
@@ -153,11 +156,11 @@ describe('RemoteView', () => {
       // Two resources per secret: one read each, two wake-ups.
       for (const _ of [1, 2]) view.warm([{ type: 'arbitrary', id: `s${i}` }], 60_000, () => done++);
     }
-    await settle();
+    await nextTurn();
     // 10 requests per second: 10 reads in the client, 20 waiting in the view.
     expect(client.active).toBe(10);
     expect(view.backlogged).toBe(true);
-    while (client.finishOne()) await settle();
+    while (client.finishOne()) await nextTurn();
     expect(client.peak).toBe(10);
     expect(done).toBe(60);
     expect(client.calls.filter((c) => c.method === 'getSecret')).toHaveLength(30);
@@ -166,12 +169,50 @@ describe('RemoteView', () => {
 
     // A stopped view lets the reads waiting for their turn go on (their readers wait for them).
     for (let i = 0; i < 30; i++) warmed(view, [{ type: 'arbitrary', id: `s${i}` }], 0);
-    await settle();
+    await nextTurn();
     expect(client.active).toBe(10);
     view.stop();
-    await settle();
+    await nextTurn();
     expect(client.active).toBe(30);
-    while (client.finishOne()) await settle();
+    while (client.finishOne()) await nextTurn();
+  });
+
+  it('a request past the view waits about a second behind a first sync, not for all of it', async () => {
+    // The real client at 10 requests per second; 100 secrets to read ahead (10 s of reads).
+    const c = clientSetup({ rateLimit: { qps: 10, burst: 1 } });
+    try {
+      c.server.vaultGet(/arbitrary\/secrets\/[\w-]+$/, (req) => ({
+        status: 200,
+        body: vaultEnvelope(arbitraryData({ id: req.path.split('/').pop() })),
+      }));
+      const view = new RemoteView({
+        client: c.client,
+        clock: c.clock,
+        pollIntervalMs: 0,
+        store: 'SecretStore/ns/sm',
+        metrics: createRemoteViewMetrics(new Registry()),
+        log,
+        onChange: () => {},
+      });
+      let done = 0;
+      let allDone!: () => void;
+      const all = new Promise<void>((resolve) => {
+        allDone = resolve;
+      });
+      const onDone = () => {
+        if (++done === 100) allDone();
+      };
+      for (let i = 0; i < 100; i++) view.warm([{ type: 'arbitrary', id: `s${i}` }], 60_000, onDone);
+      await flush();
+      const started = c.clock.now();
+      // Anything that does not go through the view (a lease's key, a pinned version, a list).
+      await c.run(c.client.getSecret({ type: 'arbitrary', id: 'direct' }));
+      expect(c.clock.now() - started).toBeLessThanOrEqual(1_100);
+      await settle(all, c.clock, 1_000);
+      expect(c.server.count('GET', /arbitrary\/secrets\/s\d+$/)).toBe(100);
+    } finally {
+      await c.server.close();
+    }
   });
 
   it('keeps a value read ahead through polls until its resource syncs, ten minutes at most', async () => {
