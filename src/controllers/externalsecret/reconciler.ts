@@ -390,7 +390,11 @@ export class ExternalSecretReconciler implements Reconciler {
     if (this.#warmed.delete(id) || !wake || s.why === 'force') return false;
     const key = { namespace: s.target.namespace, name: s.raw.metadata.name };
     const waiting = view.warm(directRefs(s.es.spec), this.#maxValueAgeMs(s, view), () => wake(key));
-    if (waiting) this.#warmed.add(id);
+    if (waiting) {
+      this.#warmed.add(id);
+      // Not kept while it waits: at a first sync, a second copy of every waiting resource.
+      this.#parsed.delete(s.raw);
+    }
     return waiting;
   }
 

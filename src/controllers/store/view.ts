@@ -94,17 +94,28 @@ interface Warmer {
   done: () => void;
 }
 
+/** A value read asked for and not finished: waiting for its turn, or in the client. */
+interface Flight {
+  /** Its key in #flights: the canonical key, or the name key of a name not resolved yet. */
+  id: string;
+  ref: SecretRef;
+  key: string | undefined;
+  reason: string;
+  warmers: Warmer[];
+  /** Made when a reader asks (warmers need none). */
+  result?: Promise<RemoteSecret>;
+  settle?: { resolve: (secret: RemoteSecret) => void; reject: (err: unknown) => void };
+}
+
 export class RemoteView {
   readonly #o: RemoteViewOptions;
   readonly #entries = new Map<string, Entry>();
   /** Name references resolved to the canonical (ID) key. */
   readonly #aliases = new Map<string, string>();
-  readonly #inflight = new Map<string, Promise<RemoteSecret>>();
-  /** Resources to wake when a read in flight (by its #inflight key) settles. */
-  readonly #warmers = new Map<string, Warmer[]>();
+  readonly #flights = new Map<string, Flight>();
   /** Value reads handed to the client and not finished; reads waiting for their turn. */
   #admitted = 0;
-  readonly #admitQueue: Array<() => void> = [];
+  readonly #queue: Flight[] = [];
   readonly #tracked = new Map<string, Tracked>();
   /** Canonical key -> resources whose recorded sources include it. */
   readonly #users = new Map<string, Set<string>>();
@@ -142,7 +153,7 @@ export class RemoteView {
    * sync of thousands of resources at the provider's pace.
    */
   get backlogged(): boolean {
-    return this.#admitQueue.length > 0 || (this.#o.client.backlogMs ?? 0) >= 1_000;
+    return this.#queue.length > 0 || (this.#o.client.backlogMs ?? 0) >= 1_000;
   }
 
   /** Number of values held. */
@@ -155,8 +166,7 @@ export class RemoteView {
     this.#stopped = true;
     this.#timer?.();
     // Reads waiting for their turn go on as they would have (their readers are waiting).
-    this.#admitted += this.#admitQueue.length;
-    for (const admit of this.#admitQueue.splice(0)) admit();
+    for (const flight of this.#queue.splice(0)) this.#launch(flight);
     this.#entries.clear();
     this.#aliases.clear();
     this.#tracked.clear();
@@ -216,10 +226,7 @@ export class RemoteView {
         warmer.remaining--;
         continue;
       }
-      this.#flight(ref, key, readReason(entry, maxAgeMs));
-      const waiting = this.#warmers.get(key);
-      if (waiting) waiting.push(warmer);
-      else this.#warmers.set(key, [warmer]);
+      this.#flight(ref, key, readReason(entry, maxAgeMs)).warmers.push(warmer);
     }
     return warmer.remaining > 0;
   }
@@ -324,57 +331,58 @@ export class RemoteView {
     const key = await this.#resolve(ref, opts);
     const entry = key === undefined ? undefined : this.#entries.get(key);
     if (entry && isFresh(entry, maxAgeMs, this.#o.clock.now())) return entry.secret;
-    return untilAborted(this.#flight(ref, key, readReason(entry, maxAgeMs)), opts?.signal);
-  }
-
-  /** The read of `ref` in flight, started now if there is none (shared by every caller). */
-  #flight(ref: SecretRef, key: string | undefined, reason: string): Promise<RemoteSecret> {
-    const flight = key ?? nameKey(ref.type, ref.group, ref.name ?? '');
-    let pending = this.#inflight.get(flight);
-    if (!pending) {
-      pending = this.#fetchValue(ref, key, reason).finally(() => {
-        this.#inflight.delete(flight);
-        const warmers = this.#warmers.get(flight);
-        if (!warmers) return;
-        this.#warmers.delete(flight);
-        for (const warmer of warmers) this.#settled(warmer);
+    const flight = this.#flight(ref, key, readReason(entry, maxAgeMs));
+    if (!flight.result) {
+      flight.result = new Promise<RemoteSecret>((resolve, reject) => {
+        flight.settle = { resolve, reject };
       });
-      // Warmers take a failure as settled; readers get it from the promise itself.
-      pending.catch(() => {});
-      this.#inflight.set(flight, pending);
+      flight.result.catch(() => {}); // a reader that gave up leaves it unobserved
     }
-    return pending;
+    return untilAborted(flight.result, opts?.signal);
   }
 
-  /** Waits for a turn to hand a read to the client (see ADMIT_AHEAD_MS). */
-  async #admission(): Promise<void> {
+  /**
+   * The read of `ref` asked for and not finished, shared by every caller; a new one goes to the
+   * client when fewer than about a second of reads are there (see ADMIT_AHEAD_MS), else waits.
+   */
+  #flight(ref: SecretRef, key: string | undefined, reason: string): Flight {
+    const id = key ?? nameKey(ref.type, ref.group, ref.name ?? '');
+    let flight = this.#flights.get(id);
+    if (!flight) {
+      flight = { id, ref, key, reason, warmers: [] };
+      this.#flights.set(id, flight);
+      if (this.#queue.length === 0 && this.#admitted < this.#admitLimit()) this.#launch(flight);
+      else this.#queue.push(flight);
+    }
+    return flight;
+  }
+
+  #admitLimit(): number {
     const qps = this.#o.client.requestsPerSecond;
-    const limit =
-      qps === undefined ? Infinity : Math.max(MIN_ADMITTED, (qps * ADMIT_AHEAD_MS) / 1000);
-    if (this.#admitted < limit && this.#admitQueue.length === 0) {
-      this.#admitted++;
-      return;
-    }
-    // The read that finishes hands its turn on (#admitted stays as it is).
-    await new Promise<void>((resolve) => this.#admitQueue.push(resolve));
+    return qps === undefined ? Infinity : Math.max(MIN_ADMITTED, (qps * ADMIT_AHEAD_MS) / 1000);
   }
 
-  #finished(): void {
-    const next = this.#admitQueue.shift();
-    if (next) next();
-    else this.#admitted--;
+  #launch(flight: Flight): void {
+    this.#admitted++;
+    this.#fetchValue(flight.ref, flight.key, flight.reason).then(
+      (secret) => this.#landed(flight, () => flight.settle?.resolve(secret)),
+      (err: unknown) => this.#landed(flight, () => flight.settle?.reject(err)),
+    );
+  }
+
+  /** A read finished (its value, if any, is held by now): its callers, its waiters, the next. */
+  #landed(flight: Flight, answer: () => void): void {
+    this.#flights.delete(flight.id);
+    answer();
+    for (const warmer of flight.warmers) this.#settled(warmer);
+    this.#admitted--;
+    const limit = this.#admitLimit();
+    while (this.#queue.length > 0 && this.#admitted < limit) {
+      this.#launch(this.#queue.shift() as Flight);
+    }
   }
 
   async #fetchValue(ref: SecretRef, key: string | undefined, reason: string) {
-    await this.#admission();
-    try {
-      return await this.#fetchAdmitted(ref, key, reason);
-    } finally {
-      this.#finished();
-    }
-  }
-
-  async #fetchAdmitted(ref: SecretRef, key: string | undefined, reason: string) {
     const { client, metrics, store } = this.#o;
     metrics.valueReads.inc({ store, reason });
     // Read by ID once the ID is known: one path, one entry, however the resource named it.
