@@ -83,7 +83,7 @@ const FIRST_POLL_MAX_MS = 5_000;
  * Value reads handed to the client at once: as many as the store's rate limit serves in this
  * long (at least MIN_ADMITTED). The rest wait here as a key each, not as a request each
  * (headers, URL, retry state: ~3 KB apiece), and the client's queue stays short for the
- * requests that do not go through the view (lease credentials, forced syncs).
+ * requests that do not go through the view (lease credentials, pinned versions, the lists).
  */
 const ADMIT_AHEAD_MS = 1_000;
 const MIN_ADMITTED = 8;
