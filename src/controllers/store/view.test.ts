@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../runtime/logger.ts';
 import { FakeClock, flush, settle } from '../../runtime/testing/fake-clock.ts';
-import type { RemoteSecret, SecretRef } from '../../secretsmanager/index.ts';
+import type { RemoteSecret, SecretRef, SecretsManagerClient } from '../../secretsmanager/index.ts';
 import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
 import { arbitraryData } from '../../secretsmanager/testing/fixtures.ts';
 import { vaultEnvelope } from '../../secretsmanager/testing/mock-server.ts';
@@ -43,6 +43,19 @@ class HeldReadsClient extends FakeSecretsManagerClient {
     next?.();
     return next !== undefined;
   }
+}
+
+/** A view over `client` that does not poll and tells nobody of changes. */
+function quietView(client: SecretsManagerClient, clock: FakeClock): RemoteView {
+  return new RemoteView({
+    client,
+    clock,
+    pollIntervalMs: 0,
+    store: 'SecretStore/ns/sm',
+    metrics: createRemoteViewMetrics(new Registry()),
+    log,
+    onChange: () => {},
+  });
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -142,15 +155,7 @@ describe('RemoteView', () => {
     const clock = new FakeClock();
     const client = new HeldReadsClient(() => clock.now());
     for (let i = 0; i < 30; i++) client.put(arbitrary(`s${i}`, `n${i}`, `v${i}`, 'T1'));
-    const view = new RemoteView({
-      client,
-      clock,
-      pollIntervalMs: 0,
-      store: 'SecretStore/ns/sm',
-      metrics: createRemoteViewMetrics(new Registry()),
-      log,
-      onChange: () => {},
-    });
+    const view = quietView(client, clock);
     let done = 0;
     for (let i = 0; i < 30; i++) {
       // Two resources per secret: one read each, two wake-ups.
@@ -185,15 +190,7 @@ describe('RemoteView', () => {
         status: 200,
         body: vaultEnvelope(arbitraryData({ id: req.path.split('/').pop() })),
       }));
-      const view = new RemoteView({
-        client: c.client,
-        clock: c.clock,
-        pollIntervalMs: 0,
-        store: 'SecretStore/ns/sm',
-        metrics: createRemoteViewMetrics(new Registry()),
-        log,
-        onChange: () => {},
-      });
+      const view = quietView(c.client, c.clock);
       let done = 0;
       let allDone!: () => void;
       const all = new Promise<void>((resolve) => {
