@@ -214,18 +214,16 @@ export class RemoteView {
         ref.id !== undefined
           ? sourceKey(ref.type, ref.group, ref.id)
           : this.#aliases.get(nameKey(ref.type, ref.group, ref.name ?? ''));
-      warmer.remaining++;
       if (key === undefined) {
         // A name not resolved yet (the list may be needed): the reader's own path.
+        warmer.remaining++;
         const settled = () => this.#settled(warmer);
         this.#read(ref, maxAgeMs, undefined).then(settled, settled);
         continue;
       }
       const entry = this.#entries.get(key);
-      if (isFresh(entry, maxAgeMs, now)) {
-        warmer.remaining--;
-        continue;
-      }
+      if (isFresh(entry, maxAgeMs, now)) continue;
+      warmer.remaining++;
       this.#flight(ref, key, readReason(entry, maxAgeMs)).warmers.push(warmer);
     }
     return warmer.remaining > 0;
