@@ -2,7 +2,7 @@
 // image's `node dist/main.js`), and what the kernel says about it: peak and current RSS from
 // /proc/<pid>/status, CPU seconds from /proc/<pid>/stat, heap from its own /metrics.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, processStats } from './support.ts';
@@ -21,6 +21,25 @@ export function startFlags(): string[] {
   };
   const words = pkg.scripts.start.split(/\s+/);
   return words.slice(words.indexOf('node') + 1, words.indexOf('src/main.ts'));
+}
+
+/**
+ * The environment `npm start` sets before `exec` (`NAME=${NAME:-default}`: a value already in
+ * the environment wins), which the image sets with ENV: the benches' operator gets it too.
+ */
+export function startEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const out: Record<string, string> = {};
+  for (const word of pkg.scripts.start.split(/\s+/)) {
+    if (word === 'exec') break;
+    const m = /^(\w+)=\$\{\1:-([^}]*)\}$/.exec(word);
+    if (!m) throw new Error(`npm start: cannot read ${word} before exec`);
+    const [, name, fallback] = m as unknown as [string, string, string];
+    out[name] = env[name] ?? fallback;
+  }
+  return out;
 }
 
 /** `processStats`, or undefined once the process is gone. */
@@ -69,7 +88,9 @@ export class OperatorProcess {
     const port = await freePort();
     const entry = o.dist ? join(ROOT, 'dist', 'main.js') : join(ROOT, 'src', 'main.ts');
     if (!existsSync(entry)) throw new Error(`${entry} does not exist (npm run build first)`);
-    const log = createWriteStream(o.logFile, { flags: 'a' });
+    // The log file is the child's stdout itself, as a container runtime's reader would take it:
+    // piped through this process, a busy bench stalled the operator's synchronous log writes.
+    const log = openSync(o.logFile, 'a');
     const child = spawn(
       process.execPath,
       [
@@ -86,10 +107,13 @@ export class OperatorProcess {
         '0',
         ...(o.args ?? []),
       ],
-      { cwd: o.cwd, env: { ...process.env, POD_NAMESPACE: o.namespace }, stdio: 'pipe' },
+      {
+        cwd: o.cwd,
+        env: { ...process.env, ...startEnv(), POD_NAMESPACE: o.namespace },
+        stdio: ['ignore', log, log],
+      },
     );
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
+    closeSync(log);
     return new OperatorProcess(child, `http://127.0.0.1:${port}/metrics`, o.cwd, intervalMs);
   }
 

@@ -33,7 +33,7 @@ import { type Counters, requestKinds } from '../../src/emulator/index.ts';
 import { loadKubeConfig } from '../../src/runtime/kube.ts';
 import { PatchType } from '../../src/runtime/kubeapi.ts';
 import type { KubeClient } from '../../src/runtime/kubeclient.ts';
-import { startFlags } from './operator-process.ts';
+import { startEnv, startFlags } from './operator-process.ts';
 import {
   benchCluster,
   createBenchStore,
@@ -163,7 +163,7 @@ class Operator {
     this.proc = spawn(
       process.execPath,
       [...startFlags(), ...values['node-flag'], ENTRY, ...flags],
-      { cwd: ROOT, stdio: ['ignore', log, log] },
+      { cwd: ROOT, env: { ...process.env, ...startEnv() }, stdio: ['ignore', log, log] },
     );
     closeSync(log);
     this.#healthUrl = `http://127.0.0.1:${healthPort}/readyz`;

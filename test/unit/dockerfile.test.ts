@@ -126,6 +126,18 @@ describe('Dockerfile', () => {
     for (const env of only(runtime, 'ENV')) expect(env.args).not.toContain('NODE_OPTIONS');
   });
 
+  it('limits glibc malloc arenas as `npm start` does, leaving a value set on the pod alone', () => {
+    // npm start: `MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} exec node ...` (a value in the
+    // environment wins); the image: `ENV MALLOC_ARENA_MAX=2` (a pod's env overrides it).
+    const start = pkg.scripts.start ?? '';
+    const fromStart = /^MALLOC_ARENA_MAX=\$\{MALLOC_ARENA_MAX:-(\d+)\} exec node /.exec(start)?.[1];
+    expect(fromStart, 'npm start sets a default MALLOC_ARENA_MAX before exec').toBeDefined();
+    const fromImage = only(runtime, 'ENV')
+      .map((env) => /^MALLOC_ARENA_MAX=(\S+)$/.exec(env.args.trim())?.[1])
+      .filter((value) => value !== undefined);
+    expect(fromImage).toEqual([fromStart]);
+  });
+
   it('runs as a non-root user and leaves health to Kubernetes probes', () => {
     const user = only(runtime, 'USER').at(-1)?.args ?? 'root';
     const [uid] = user.split(':');
