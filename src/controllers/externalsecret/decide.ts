@@ -168,6 +168,17 @@ export function targetProblem(
   return undefined;
 }
 
+/**
+ * Whether a sync may take a target Secret the cache does not show as absent, and write it
+ * create-only without reading it first: not for Merge, which writes only into a Secret that
+ * exists, nor while the last sync found one that is not this resource's to write (it looks
+ * first until that is resolved, instead of a refused write at every retry).
+ */
+export function presumesAbsentTarget(es: ExternalSecret): boolean {
+  if (es.spec.target.creationPolicy === 'Merge') return false;
+  return findCondition(es.status?.conditions, READY)?.reason !== REASONS.TargetConflict;
+}
+
 /** What this process remembers of its last write of a target Secret. */
 export interface Written {
   resourceVersion: string | undefined;

@@ -10,7 +10,7 @@ import {
   SecretsManagerError,
 } from '../../secretsmanager/index.ts';
 import { FakeSecretsManagerClient } from '../../secretsmanager/testing/fake-client.ts';
-import { ANNOTATIONS, FINALIZERS } from '../shared/constants.ts';
+import { ANNOTATIONS, FINALIZERS, LABELS, MANAGED_BY_VALUE } from '../shared/constants.ts';
 import { fixedHashKey } from '../shared/hashkey.ts';
 import { decodeData } from '../shared/secrets.ts';
 import { FakeInformer } from '../shared/testing/informer.ts';
@@ -105,6 +105,7 @@ function setup(options: { wake?: boolean } = {}) {
     reconciler,
     clock,
     core,
+    managedSecrets,
     resources,
     events,
     rollout,
@@ -278,16 +279,61 @@ describe('ExternalSecretReconciler', () => {
     expect(result?.requeueAfterMs).toBeGreaterThan(0);
   });
 
-  it('refuses a Secret of the same name that someone else created, before reading remote', async () => {
+  it('refuses a Secret of the same name that someone else created, and then looks before reading remote', async () => {
     const t = setup();
     t.core.put({ metadata: { name: 'db', namespace: NS }, data: { theirs: 'eA==' } });
     const writes = [...t.core.writes];
     t.create({});
-    await t.reconcile();
+    // Not in the cache (not ours): presumed absent, written create-only, refused, then read.
+    const result = await t.reconcile();
+    expect(t.core.refused).toEqual([`apply ${NS}/db`]);
+    expect(t.core.reads).toBe(1);
     expect(t.ready()).toMatchObject({ status: 'False', reason: 'TargetConflict' });
     expect(t.core.writes).toEqual(writes);
     expect(t.core.get(NS, 'db')?.data).toEqual({ theirs: 'eA==' });
-    expect(t.smReads()).toBe(0);
+    // The retry looks first: no remote read and no refused write while the conflict lasts.
+    t.catchUp();
+    const reads = t.smReads();
+    await t.clock.advance(result?.requeueAfterMs ?? 0);
+    await t.reconcile();
+    expect(t.ready()).toMatchObject({ status: 'False', reason: 'TargetConflict' });
+    expect(t.core.refused).toHaveLength(1);
+    expect(t.core.reads).toBe(2);
+    expect(t.smReads()).toBe(reads);
+    expect(t.core.get(NS, 'db')?.data).toEqual({ theirs: 'eA==' });
+  });
+
+  it('creates a new target without reading it: one create-only write', async () => {
+    const t = setup();
+    t.create({});
+    await t.reconcile();
+    expect(t.core.reads).toBe(0);
+    expect(t.core.refused).toEqual([]);
+    expect(t.core.writes).toEqual([`apply ${NS}/db`]);
+    expect(t.secretData()).toEqual({ password: 's3cret' });
+    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Synced' });
+  });
+
+  it('a Secret of its own that the cache does not show yet is read after the refused create and written', async () => {
+    const t = setup();
+    t.core.put({
+      metadata: {
+        name: 'db',
+        namespace: NS,
+        labels: { [LABELS.managedBy]: MANAGED_BY_VALUE },
+        ownerReferences: [
+          { apiVersion: API_VERSION, kind: KIND, name: 'db', uid: 'uid-db', controller: true },
+        ],
+      },
+      data: { password: Buffer.from('old').toString('base64') },
+    });
+    t.managedSecrets.remove(NS, 'db');
+    t.create({});
+    await t.reconcile();
+    expect(t.core.refused).toEqual([`apply ${NS}/db`]);
+    expect(t.core.reads).toBe(1);
+    expect(t.secretData()).toEqual({ password: 's3cret' });
+    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Synced' });
   });
 
   it('an invalid spec is reported as InvalidSpec without a call to Secrets Manager', async () => {
@@ -409,10 +455,10 @@ describe('ExternalSecretReconciler with the store view', () => {
     expect(t.smReads()).toBe(1);
   });
 
-  it('looks at the target once per first sync when the store is backlogged, twice otherwise', async () => {
+  it('reads no target in either pass of a first sync, backlogged or not', async () => {
     for (const [backlogMs, gets] of [
-      [5_000, [0, 1]],
-      [0, [1, 2]],
+      [5_000, [0, 0]],
+      [0, [0, 0]],
     ] as const) {
       const t = setup({ wake: true });
       withView(t);
@@ -424,8 +470,9 @@ describe('ExternalSecretReconciler with the store view', () => {
       await t.clock.advance(0);
       expect(t.woken).toHaveLength(1);
       await t.reconcile();
-      // The pass that writes looks at the target first, whatever the backlog.
+      // The cache shows no Secret of ours: the pass that writes creates it create-only.
       expect(t.core.reads).toBe(gets[1]);
+      expect(t.core.refused).toEqual([]);
       t.catchUp();
       expect(t.secretData()).toEqual({ password: 's3cret' });
       expect(t.smReads()).toBe(1);

@@ -23,7 +23,7 @@ import type { HashKeySource } from '../shared/hashkey.ts';
 import { EVENT_REASONS } from '../shared/reasons.ts';
 import type { CustomResources } from '../shared/resources.ts';
 import { type RolloutApi, restartWorkloads } from '../shared/rollout.ts';
-import { hashData, type SecretsApi } from '../shared/secrets.ts';
+import { hashData, type SecretsApi, type SecretValue } from '../shared/secrets.ts';
 import { type EventSink, StatusWriter } from '../shared/status.ts';
 import { TargetReader } from '../shared/target.ts';
 import type { ConfigMapSource } from '../shared/template.ts';
@@ -41,6 +41,7 @@ import {
   needsFinalizer,
   nextRefresh,
   nextStatus,
+  presumesAbsentTarget,
   type ReadyState,
   retryAtNextRefreshMs,
   STORE_NOT_READY_RETRY_MS,
@@ -84,6 +85,9 @@ export interface ExternalSecretReconcilerOptions {
   wake?: (key: ObjectKey) => void;
   random?: () => number;
 }
+
+/** What writing the target came to: written, already as wanted, or not ours (its Result). */
+type WriteOutcome = 'written' | 'unchanged' | Result;
 
 /** What one sync works with. */
 interface Sync {
@@ -263,6 +267,9 @@ export class ExternalSecretReconciler implements Reconciler {
     const store = describeStore(resolved.store);
 
     const view = resolved.view;
+    // A Secret of ours the cache does not show does not exist: no read before writing it, and
+    // the write is create-only (`#writeTarget`).
+    if (presumesAbsentTarget(es)) target.presumeAbsent();
     let warmed = false;
     // Check the target before reading Secrets Manager: no read when we could not write anyway.
     // Routine syncs (refreshes) look only when they have something to write. When the store's
@@ -292,13 +299,15 @@ export class ExternalSecretReconciler implements Reconciler {
     const data = built.data;
     const hash = hashData(data, await this.#o.hashKey.get());
     const status: Status = es.status ?? {};
+    let wrote: 'written' | 'unchanged' = 'unchanged';
     if (await this.#targets.needsWrite(s, data, hash)) {
       if (isRoutine(s.why)) {
         const blocked = await this.#blockedByTarget(s);
         if (blocked) return blocked;
       }
+      let outcome: WriteOutcome;
       try {
-        await this.#targets.write(s, data, hash);
+        outcome = await this.#writeTarget(s, data, hash);
       } catch (err) {
         metrics.syncs.inc({ result: REASONS.SyncError });
         const message = `writing Secret ${targetName} failed: ${describeError(err).message}; retried with backoff`;
@@ -311,6 +320,10 @@ export class ExternalSecretReconciler implements Reconciler {
         );
         throw err;
       }
+      if (typeof outcome !== 'string') return outcome;
+      wrote = outcome;
+    }
+    if (wrote === 'written') {
       metrics.syncs.inc({ result: 'written' });
       log.info({ keys: Object.keys(data).length, secret: targetName }, 'wrote the target Secret');
     } else {
@@ -349,6 +362,36 @@ export class ExternalSecretReconciler implements Reconciler {
     );
     if (view && sources) this.#track(view, raw, es, sources, true);
     return next === undefined ? undefined : { requeueAfterMs: Math.max(1, next - now) };
+  }
+
+  /**
+   * Writes the target Secret. A write that presumed no Secret exists is create-only; when it is
+   * refused (someone else's Secret is there, or ours that the cache did not show yet) or fails,
+   * the Secret is read and the sync goes on as if it had been read first: refused if it is not
+   * ours to write, written again unless it already holds the data. A Result: it was not ours.
+   */
+  async #writeTarget(
+    s: Sync,
+    data: Readonly<Record<string, SecretValue>>,
+    hash: string,
+  ): Promise<WriteOutcome> {
+    try {
+      await this.#targets.write(s, data, hash);
+      return 'written';
+    } catch (err) {
+      if (!s.target.presumed) throw err;
+      s.log.debug(
+        { secret: s.target.name, err: describeError(err) },
+        'create-only write refused; reading the Secret',
+      );
+    }
+    await s.target.look();
+    s.signal.throwIfAborted();
+    const blocked = await this.#blockedByTarget(s);
+    if (blocked) return blocked;
+    if (!(await this.#targets.needsWrite(s, data, hash))) return 'unchanged';
+    await this.#targets.write(s, data, hash);
+    return 'written';
   }
 
   /** A template failed: nothing is written; tried again at the next refresh or on a change. */

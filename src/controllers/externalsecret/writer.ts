@@ -57,7 +57,10 @@ export class TargetSecrets {
     return !same;
   }
 
-  /** Applies the data; a Secret of ours whose type must change is recreated. */
+  /**
+   * Applies the data; a Secret of ours whose type must change is recreated. When the reader
+   * presumed the Secret absent, the write is create-only (refused, 409, if one exists).
+   */
   async write(
     s: TargetSync,
     data: Readonly<Record<string, SecretValue>>,
@@ -85,6 +88,7 @@ export class TargetSecrets {
       labels: over(target.labels, template?.metadata?.labels),
       annotations: over(target.annotations, template?.metadata?.annotations),
       ...(merge ? {} : { hash }),
+      ...(reader.presumed ? { createOnly: true } : {}),
       ...(target.creationPolicy === 'Owner'
         ? {
             owner: {

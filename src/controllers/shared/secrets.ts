@@ -41,14 +41,25 @@ export interface ApplySecretOptions {
   /** Sets a controller owner reference (creationPolicy Owner): GC deletes the Secret with it. */
   owner?: SecretOwner;
   fieldManager?: string;
+  /** Creates the Secret; refused with 409 Conflict when one exists, whoever wrote it. */
+  createOnly?: boolean;
 }
 
 const apply = PatchType.Apply;
 
 /**
+ * A resourceVersion no stored object has (etcd gives written keys revisions from 2 up). In an
+ * apply it is a precondition only a create meets: the API server creates a Secret that does not
+ * exist (preconditions are for updates) and refuses, 409 Conflict, to touch one that does, even
+ * with `force`. The integration tests check both against the real API server.
+ */
+export const CREATE_ONLY_VERSION = '1';
+
+/**
  * Server-side apply with force under our field manager: we own exactly the keys, labels and
  * annotations we send; other managers' fields stay. The managed-by label is always added so
- * the operator's metadata-only Secret informer sees the Secret.
+ * the operator's metadata-only Secret informer sees the Secret. `createOnly` makes it a create
+ * that owns its fields as an apply does (a later apply that drops a key removes it).
  */
 export async function applySecret(
   core: SecretsApi,
@@ -75,6 +86,7 @@ export async function applySecret(
         ? { annotations: o.annotations }
         : {}),
       ...(ownerReferences ? { ownerReferences } : {}),
+      ...(o.createOnly ? { resourceVersion: CREATE_ONLY_VERSION } : {}),
     },
     data: encodeData(o.data),
     ...(o.type !== undefined ? { type: o.type } : {}),

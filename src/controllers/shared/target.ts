@@ -49,6 +49,8 @@ export interface TargetWrite {
   hash?: string;
   /** The controller owner reference (garbage collection deletes the Secret with it). */
   owner?: SecretOwner;
+  /** Creates the Secret and refuses (409) if one exists, whoever wrote it. */
+  createOnly?: boolean;
 }
 
 /** Applies the target Secret (server-side apply under the operator's field manager). */
@@ -64,6 +66,7 @@ export function writeTarget(core: SecretsApi, t: TargetWrite): Promise<Pick<V1Se
       ...(t.hash !== undefined ? { [ANNOTATIONS.dataHash]: t.hash } : {}),
     },
     ...(t.owner ? { owner: t.owner } : {}),
+    ...(t.createOnly ? { createOnly: true } : {}),
   });
 }
 
@@ -89,7 +92,10 @@ export async function dropRenamedTarget(
 /**
  * The target Secret as one reconcile sees it, read from the API server at most once: metadata
  * comes from the label-scoped informer cache when the Secret is there, and the first call that
- * needs more (or finds nothing in the cache) GETs it and keeps the answer.
+ * needs more (or finds nothing in the cache) GETs it and keeps the answer. A sync about to write
+ * may instead presume that a Secret the cache does not show does not exist (`presumeAbsent`):
+ * its write is then create-only, and a refused one reads the Secret (`look`) and goes on as if
+ * it had been read first. A first sync of a new resource thus costs no read.
  */
 export class TargetReader {
   readonly #core: SecretsApi;
@@ -97,6 +103,7 @@ export class TargetReader {
   readonly namespace: string;
   readonly name: string;
   #read: Promise<V1Secret | undefined> | undefined;
+  #presumed = false;
 
   constructor(
     core: SecretsApi,
@@ -130,13 +137,42 @@ export class TargetReader {
     return this.#read ? this.#read : undefined;
   }
 
+  /**
+   * When nothing was read yet and the cache shows no Secret of ours by this name, takes it that
+   * none exists, without a read (the cache holds every Secret this operator wrote). Someone
+   * else's Secret, or ours that the cache does not show yet, may exist all the same: a write
+   * that presumed must be create-only. Returns whether it presumes.
+   */
+  presumeAbsent(): boolean {
+    if (this.#read || !this.#cache || this.#cache.get(this.namespace, this.name) !== undefined) {
+      return false;
+    }
+    this.#read = Promise.resolve(undefined);
+    this.#presumed = true;
+    return true;
+  }
+
+  /** Whether what this reader says rests on `presumeAbsent`, not on a read. */
+  get presumed(): boolean {
+    return this.#presumed;
+  }
+
+  /** A presumption was refused (a create-only write found a Secret): reads it now. */
+  look(): Promise<V1Secret | undefined> {
+    this.#presumed = false;
+    this.#read = undefined;
+    return this.full();
+  }
+
   /** After our own write: what we wrote is what is there now. */
   wrote(secret: V1Secret): void {
+    this.#presumed = false;
     this.#read = Promise.resolve(secret);
   }
 
   /** After our own delete. */
   deleted(): void {
+    this.#presumed = false;
     this.#read = Promise.resolve(undefined);
   }
 }

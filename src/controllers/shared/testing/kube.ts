@@ -49,6 +49,8 @@ export class FakeSecrets implements SecretsApi {
   readonly #failures: unknown[] = [];
   /** Every write, in order: `apply ns/name` or `delete ns/name`. */
   readonly writes: string[] = [];
+  /** Applies refused for their resourceVersion precondition: `apply ns/name`. */
+  readonly refused: string[] = [];
   reads = 0;
   #mirror: FakeInformer | undefined;
 
@@ -94,7 +96,18 @@ export class FakeSecrets implements SecretsApi {
     const id = `${req.namespace}/${req.name}`;
     const manager = req.fieldManager ?? 'unknown';
     const body = req.body as V1Secret;
-    const current: V1Secret = structuredClone(this.#secrets.get(id)) ?? {
+    // A resourceVersion in an apply is a precondition (409 when it does not match); a Secret
+    // that does not exist is created whatever it says.
+    const expected = body.metadata?.resourceVersion;
+    const existing = this.#secrets.get(id);
+    if (existing && expected !== undefined && expected !== existing.metadata?.resourceVersion) {
+      this.refused.push(`apply ${id}`);
+      throw apiError(
+        409,
+        `Operation cannot be fulfilled on secrets "${req.name}": the object has been modified`,
+      );
+    }
+    const current: V1Secret = structuredClone(existing) ?? {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: req.name, namespace: req.namespace, uid: `secret-uid-${++uids}` },
