@@ -436,9 +436,10 @@ describe('ExternalSecretReconciler with the store view', () => {
     return view;
   }
 
-  it('a first sync whose values are not read yet frees its worker and is woken when they are', async () => {
+  it('a backlogged first sync whose values are not read yet frees its worker and is woken when they are', async () => {
     const t = setup({ wake: true });
     withView(t);
+    t.sm.backlogMs = 5_000;
     t.create({});
     expect(await t.reconcile()).toBeUndefined();
     // Nothing written yet: the read goes on in the view.
@@ -455,28 +456,36 @@ describe('ExternalSecretReconciler with the store view', () => {
     expect(t.smReads()).toBe(1);
   });
 
-  it('reads no target in either pass of a first sync, backlogged or not', async () => {
-    for (const [backlogMs, gets] of [
-      [5_000, [0, 0]],
-      [0, [0, 0]],
-    ] as const) {
-      const t = setup({ wake: true });
-      withView(t);
-      t.sm.backlogMs = backlogMs;
-      t.create({});
-      expect(await t.reconcile()).toBeUndefined();
-      // Waiting for its values; backlogged, it has not looked at its target yet.
-      expect(t.core.reads).toBe(gets[0]);
-      await t.clock.advance(0);
-      expect(t.woken).toHaveLength(1);
-      await t.reconcile();
-      // The cache shows no Secret of ours: the pass that writes creates it create-only.
-      expect(t.core.reads).toBe(gets[1]);
-      expect(t.core.refused).toEqual([]);
-      t.catchUp();
-      expect(t.secretData()).toEqual({ password: 's3cret' });
-      expect(t.smReads()).toBe(1);
-    }
+  it('not backlogged, a first sync reads its values in its worker and writes in the same pass', async () => {
+    const t = setup({ wake: true });
+    withView(t);
+    t.create({});
+    await t.reconcile();
+    expect(t.woken).toEqual([]);
+    t.catchUp();
+    expect(t.secretData()).toEqual({ password: 's3cret' });
+    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Synced' });
+    expect(t.smReads()).toBe(1);
+    // The cache shows no Secret of ours: created create-only, without a read of it.
+    expect(t.core.reads).toBe(0);
+    expect(t.core.refused).toEqual([]);
+  });
+
+  it('a backlogged first sync reads no target, neither in the pass that waits nor in the one that writes', async () => {
+    const t = setup({ wake: true });
+    withView(t);
+    t.sm.backlogMs = 5_000;
+    t.create({});
+    expect(await t.reconcile()).toBeUndefined();
+    expect(t.core.reads).toBe(0);
+    await t.clock.advance(0);
+    expect(t.woken).toHaveLength(1);
+    await t.reconcile();
+    expect(t.core.reads).toBe(0);
+    expect(t.core.refused).toEqual([]);
+    t.catchUp();
+    expect(t.secretData()).toEqual({ password: 's3cret' });
+    expect(t.smReads()).toBe(1);
   });
 
   it('a backlogged first sync still refuses a Secret someone else owns, in the pass that would write', async () => {
@@ -496,6 +505,7 @@ describe('ExternalSecretReconciler with the store view', () => {
   it('a read that failed ahead of the sync is read once more by the sync, which reports it', async () => {
     const t = setup({ wake: true });
     withView(t);
+    t.sm.backlogMs = 5_000;
     t.create({
       data: [{ secretKey: 'password', remoteRef: { type: 'arbitrary', id: 'no-such-id' } }],
     });

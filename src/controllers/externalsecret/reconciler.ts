@@ -270,20 +270,16 @@ export class ExternalSecretReconciler implements Reconciler {
     // A Secret of ours the cache does not show does not exist: no read before writing it, and
     // the write is create-only (`#writeTarget`).
     if (presumesAbsentTarget(es)) target.presumeAbsent();
-    let warmed = false;
-    // Check the target before reading Secrets Manager: no read when we could not write anyway.
-    // Routine syncs (refreshes) look only when they have something to write. When the store's
-    // reads are backlogged by a second or more, the values are waited for first: the pass that
-    // writes looks at the target anyway, and a look now would be repeated after the wait.
+    // Backlogged behind the store's rate limit, a resource waits for its values in the view and
+    // is woken when they are in (`#warm`); the pass that writes looks at the target then.
+    if (view && this.#warm(s, view)) return undefined;
+    // Check the target before reading Secrets Manager: no read when we could not write anyway
+    // (one presumed absent costs nothing). Routine syncs (refreshes) look only when they have
+    // something to write.
     if (!isRoutine(s.why)) {
-      if (view?.backlogged) {
-        if (this.#warm(s, view)) return undefined;
-        warmed = true;
-      }
       const blocked = await this.#blockedByTarget(s);
       if (blocked) return blocked;
     }
-    if (view && !warmed && this.#warm(s, view)) return undefined;
     // Through the store's shared view: a forced sync reads anew (and refreshes the view), any
     // other sync takes values the view read recently enough for this resource's refresh.
     const viewReader = view?.reader(this.#maxValueAgeMs(s, view));
@@ -424,13 +420,15 @@ export class ExternalSecretReconciler implements Reconciler {
   /**
    * Whether the view is reading values this sync needs (it is woken when they are in): a
    * first sync of 10,000 resources waits for the store's rate limit in the view, not in the
-   * workers, which meanwhile sync the resources whose values are at hand. Once per sync: the
-   * woken pass syncs whatever the reads brought (a failed read is read again and reported).
+   * workers, which meanwhile sync the resources whose values are at hand. Only when the view is
+   * backlogged: otherwise its reads take milliseconds and the worker waits for them (joining
+   * reads in flight), which costs less than a pass more. Once per sync: the woken pass syncs
+   * whatever the reads brought (a failed read is read again and reported).
    */
   #warm(s: Sync, view: RemoteView): boolean {
     const wake = this.#o.wake;
     const id = resourceId(s.raw.metadata);
-    if (this.#warmed.delete(id) || !wake || s.why === 'force') return false;
+    if (this.#warmed.delete(id) || !wake || s.why === 'force' || !view.backlogged) return false;
     const key = { namespace: s.target.namespace, name: s.raw.metadata.name };
     const waiting = view.warm(directRefs(s.es.spec), this.#maxValueAgeMs(s, view), () => wake(key));
     if (waiting) {
