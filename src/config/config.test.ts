@@ -18,7 +18,7 @@ describe('parseConfig', () => {
       kubeconfig: undefined,
       watchNamespaces: [],
       labelSelector: undefined,
-      concurrency: 16,
+      concurrency: 32,
       metricsBindAddress: { port: 8080 },
       healthProbeBindAddress: { port: 8081 },
       leaderElection: {

@@ -76,7 +76,7 @@ export const OPTIONS = {
   concurrency: {
     flag: 'concurrency',
     env: 'SMO_CONCURRENCY',
-    default: '16',
+    default: '32',
     help: 'Concurrent reconciles per controller (1-1000).',
   },
   metricsBindAddress: {
