@@ -18,7 +18,7 @@ describe('parseConfig', () => {
       kubeconfig: undefined,
       watchNamespaces: [],
       labelSelector: undefined,
-      concurrency: 32,
+      concurrency: 16,
       metricsBindAddress: { port: 8080 },
       healthProbeBindAddress: { port: 8081 },
       leaderElection: {

@@ -76,7 +76,7 @@ export const OPTIONS = {
   concurrency: {
     flag: 'concurrency',
     env: 'SMO_CONCURRENCY',
-    default: '32',
+    default: '16',
     help: 'Concurrent reconciles per controller (1-1000).',
   },
   metricsBindAddress: {
