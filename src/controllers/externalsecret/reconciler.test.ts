@@ -436,24 +436,32 @@ describe('ExternalSecretReconciler with the store view', () => {
     return view;
   }
 
+  /** Synced from one read; the target, not in the cache, created create-only without a read. */
+  function expectCreatedFromOneRead(t: T) {
+    t.catchUp();
+    expect(t.secretData()).toEqual({ password: 's3cret' });
+    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Synced' });
+    expect(t.smReads()).toBe(1);
+    expect(t.core.reads).toBe(0);
+    expect(t.core.refused).toEqual([]);
+  }
+
   it('a backlogged first sync whose values are not read yet frees its worker and is woken when they are', async () => {
     const t = setup({ wake: true });
     withView(t);
     t.sm.backlogMs = 5_000;
     t.create({});
     expect(await t.reconcile()).toBeUndefined();
-    // Nothing written yet: the read goes on in the view.
+    // Nothing written yet: the read goes on in the view. Nor is the target read.
     expect(t.core.writes).toEqual([]);
     expect(t.resources.writes).toEqual([]);
+    expect(t.core.reads).toBe(0);
     await t.clock.advance(0);
     expect(t.woken).toEqual([{ namespace: NS, name: 'db' }]);
     expect(t.smReads()).toBe(1);
-    // Woken: syncs from the view without another read.
+    // Woken: syncs from the view without another read, and creates the target without a read.
     await t.reconcile();
-    t.catchUp();
-    expect(t.secretData()).toEqual({ password: 's3cret' });
-    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Synced' });
-    expect(t.smReads()).toBe(1);
+    expectCreatedFromOneRead(t);
   });
 
   it('not backlogged, a first sync reads its values in its worker and writes in the same pass', async () => {
@@ -462,30 +470,7 @@ describe('ExternalSecretReconciler with the store view', () => {
     t.create({});
     await t.reconcile();
     expect(t.woken).toEqual([]);
-    t.catchUp();
-    expect(t.secretData()).toEqual({ password: 's3cret' });
-    expect(t.ready()).toMatchObject({ status: 'True', reason: 'Synced' });
-    expect(t.smReads()).toBe(1);
-    // The cache shows no Secret of ours: created create-only, without a read of it.
-    expect(t.core.reads).toBe(0);
-    expect(t.core.refused).toEqual([]);
-  });
-
-  it('a backlogged first sync reads no target, neither in the pass that waits nor in the one that writes', async () => {
-    const t = setup({ wake: true });
-    withView(t);
-    t.sm.backlogMs = 5_000;
-    t.create({});
-    expect(await t.reconcile()).toBeUndefined();
-    expect(t.core.reads).toBe(0);
-    await t.clock.advance(0);
-    expect(t.woken).toHaveLength(1);
-    await t.reconcile();
-    expect(t.core.reads).toBe(0);
-    expect(t.core.refused).toEqual([]);
-    t.catchUp();
-    expect(t.secretData()).toEqual({ password: 's3cret' });
-    expect(t.smReads()).toBe(1);
+    expectCreatedFromOneRead(t);
   });
 
   it('a backlogged first sync still refuses a Secret someone else owns, in the pass that would write', async () => {
