@@ -16,10 +16,7 @@ export type ProcessSample = ReturnType<typeof processStats>;
  * image's ENTRYPOINT passes too: the bench runs the operator with them, as users do.
  */
 export function startFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const words = pkg.scripts.start.split(/\s+/);
+  const words = startWords();
   return words.slice(words.indexOf('node') + 1, words.indexOf('src/main.ts'));
 }
 
@@ -28,11 +25,8 @@ export function startFlags(): string[] {
  * the environment wins), which the image sets with ENV: the benches' operator gets it too.
  */
 export function startEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
   const out: Record<string, string> = {};
-  for (const word of pkg.scripts.start.split(/\s+/)) {
+  for (const word of startWords()) {
     if (word === 'exec') break;
     const m = /^(\w+)=\$\{\1:-([^}]*)\}$/.exec(word);
     if (!m) throw new Error(`npm start: cannot read ${word} before exec`);
@@ -40,6 +34,14 @@ export function startEnv(env: NodeJS.ProcessEnv = process.env): Record<string, s
     out[name] = env[name] ?? fallback;
   }
   return out;
+}
+
+/** The words of package.json's `start` script. */
+function startWords(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  return pkg.scripts.start.split(/\s+/);
 }
 
 /** `processStats`, or undefined once the process is gone. */

@@ -141,15 +141,14 @@ export class TargetReader {
    * When nothing was read yet and the cache shows no Secret of ours by this name, takes it that
    * none exists, without a read (the cache holds every Secret this operator wrote). Someone
    * else's Secret, or ours that the cache does not show yet, may exist all the same: a write
-   * that presumed must be create-only. Returns whether it presumes.
+   * that presumed must be create-only (`presumed`).
    */
-  presumeAbsent(): boolean {
+  presumeAbsent(): void {
     if (this.#read || !this.#cache || this.#cache.get(this.namespace, this.name) !== undefined) {
-      return false;
+      return;
     }
     this.#read = Promise.resolve(undefined);
     this.#presumed = true;
-    return true;
   }
 
   /** Whether what this reader says rests on `presumeAbsent`, not on a read. */
@@ -162,17 +161,5 @@ export class TargetReader {
     this.#presumed = false;
     this.#read = undefined;
     return this.full();
-  }
-
-  /** After our own write: what we wrote is what is there now. */
-  wrote(secret: V1Secret): void {
-    this.#presumed = false;
-    this.#read = Promise.resolve(secret);
-  }
-
-  /** After our own delete. */
-  deleted(): void {
-    this.#presumed = false;
-    this.#read = Promise.resolve(undefined);
   }
 }
