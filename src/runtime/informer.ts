@@ -376,7 +376,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         if (rv) onEvent(rv);
       }
     } catch (err) {
-      // An abort surfaces as the fetch's AbortError; report the reason we aborted for.
+      // An abort surfaces as the request's abort error; report the reason we aborted for.
       if (ac.signal.aborted && ac.signal.reason instanceof WatchRestart) throw ac.signal.reason;
       throw err;
     } finally {

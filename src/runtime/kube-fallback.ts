@@ -2,8 +2,8 @@
 // loader does not implement (exec credential plugins, auth providers such as OIDC, proxy-url).
 // Everyone else never pays for its ~75 MiB (test/unit/runtime-imports.test.ts keeps it so).
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Agent, type Dispatcher } from 'undici';
 import type { AuthSource, LoadedKubeConfig } from './kubeconfig.ts';
+import { Agent, type Dispatcher } from './undici.ts';
 
 /** client-node's KubeConfig over the same merged document, asked for each request's credentials. */
 export async function clientNodeAuth(config: LoadedKubeConfig): Promise<AuthSource> {

@@ -2,7 +2,6 @@
 // credentials, one keep-alive connection pool per TLS configuration, and a timeout on every
 // request. Credentials only client-node implements come from kube-fallback.ts, loaded on demand.
 import { readFileSync } from 'node:fs';
-import { Agent, type Dispatcher, fetch, type Response } from 'undici';
 import { KubeHttpError } from './errors.ts';
 import {
   AppsApi,
@@ -14,6 +13,7 @@ import {
 } from './kubeapi.ts';
 import type { AuthSource, LoadedKubeConfig, RequestAuth } from './kubeconfig.ts';
 import { withoutManagedFields } from './managedfields.ts';
+import { Agent, type Dispatcher, type ResponseData, request } from './undici.ts';
 
 export interface KubeClientOptions {
   /** Per request, headers to body (default 30 s). */
@@ -21,6 +21,12 @@ export interface KubeClientOptions {
   /** How long a credential or certificate file read is reused (default 60 s, as client-go). */
   fileTtlMs?: number;
   now?: () => number;
+}
+
+/** An answer whose body the caller reads: `text()`, or chunk by chunk as an async iterable. */
+export interface StreamedResponse {
+  status: number;
+  body: ResponseData['body'];
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -190,60 +196,50 @@ export class KubeClient implements KubeRequester {
   }
 
   /**
-   * Sends one request and returns the response as it is (status unchecked), for callers that
-   * stream (watch) or need headers. The caller must consume or cancel the body.
+   * Sends one request and hands back the answer as it arrives (status unchecked), for callers
+   * that stream it (watch) or read it themselves (list pages). The caller must read the body to
+   * its end or destroy it: the connection goes back to the pool only then.
    */
-  async fetch(method: string, path: string, o: RequestOptions = {}): Promise<Response> {
-    const url = new URL(this.config.server + path);
-    for (const [k, v] of Object.entries(o.query ?? {})) {
-      if (v !== undefined) url.searchParams.set(k, String(v));
-    }
-    const { headers, dispatcher } = await (await this.authSource()).auth(url, method);
+  async stream(method: string, path: string, o: RequestOptions = {}): Promise<StreamedResponse> {
+    const { origin, full, dispatcher, headers } = await this.#prepare(method, path, o);
     const timeoutMs = o.timeoutMs ?? this.#timeoutMs;
     const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
     const signals = [o.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     try {
-      return await fetch(url, {
-        method,
-        headers: requestHeaders(headers, o),
+      const res = await request(dispatcher, {
+        origin,
+        path: full,
+        method: method as Dispatcher.HttpMethod,
+        headers,
         ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
         ...(signal ? { signal } : {}),
-        dispatcher,
+        // Bounded by the signal above, or not at all (a watch is quiet for minutes).
+        headersTimeout: 0,
+        bodyTimeout: 0,
       });
+      return { status: res.statusCode, body: res.body };
     } catch (err) {
       throw timedOut(err, timeout, method, path, timeoutMs);
     }
   }
 
   /**
-   * A JSON request; throws `KubeHttpError` (code, Status reason and message) unless 2xx. Sent
-   * with undici's `request` rather than `fetch`: no WHATWG Request, Headers or stream objects
-   * per call, which is most of a sync's client-side cost when thousands of them run.
+   * A JSON request; throws `KubeHttpError` (code, Status reason and message) unless 2xx. No
+   * WHATWG Request, Headers or stream objects per call: most of a sync's client-side cost when
+   * thousands of them run.
    */
   async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
-    let target = path;
-    let sep = path.includes('?') ? '&' : '?';
-    for (const [k, v] of Object.entries(o.query ?? {})) {
-      if (v === undefined) continue;
-      target += `${sep}${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`;
-      sep = '&';
-    }
-    this.#base ??= new URL(this.config.server);
-    const base = this.#base;
-    // A server URL may carry a path (an API proxy): requests go below it.
-    const full = base.pathname.replace(/\/$/, '') + target;
-    const source = await this.authSource();
-    const { headers, dispatcher } = await source.auth(new URL(full, base), method);
+    const { origin, full, dispatcher, headers } = await this.#prepare(method, path, o);
     const timeoutMs = o.timeoutMs ?? this.#timeoutMs;
     let status: number;
     let text: string;
     try {
-      const res = await dispatcher.request({
-        origin: base.origin,
+      const res = await request(dispatcher, {
+        origin,
         path: full,
         method: method as Dispatcher.HttpMethod,
-        headers: requestHeaders(headers, o),
+        headers,
         ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
         // No answer, or a stalled body, within the timeout: KubeTimeoutError.
@@ -263,6 +259,24 @@ export class KubeClient implements KubeRequester {
     }
     if (status < 200 || status >= 300) throw statusError(status, text);
     return (text === '' ? undefined : JSON.parse(withoutManagedFields(text))) as T;
+  }
+
+  /** The request's path below the server URL (query included), credentials and pool. */
+  async #prepare(method: string, path: string, o: RequestOptions) {
+    let target = path;
+    let sep = path.includes('?') ? '&' : '?';
+    for (const [k, v] of Object.entries(o.query ?? {})) {
+      if (v === undefined) continue;
+      target += `${sep}${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`;
+      sep = '&';
+    }
+    this.#base ??= new URL(this.config.server);
+    const base = this.#base;
+    // A server URL may carry a path (an API proxy): requests go below it.
+    const full = base.pathname.replace(/\/$/, '') + target;
+    const source = await this.authSource();
+    const { headers, dispatcher } = await source.auth(new URL(full, base), method);
+    return { origin: base.origin, full, dispatcher, headers: requestHeaders(headers, o) };
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { KubeHttpError } from './errors.ts';
 import { METADATA_ACCEPT } from './kubeapi.ts';
@@ -122,7 +123,7 @@ export class KubeListWatchClient implements ListWatchClient {
       let page: z.infer<typeof listPage>;
       try {
         if (response.status !== 200) throw await httpError('list', path, response);
-        page = listPage.parse(JSON.parse(withoutManagedFields(await response.text())));
+        page = listPage.parse(JSON.parse(withoutManagedFields(await response.body.text())));
       } finally {
         await close();
       }
@@ -145,10 +146,9 @@ export class KubeListWatchClient implements ListWatchClient {
     const { response, close } = await this.#get(path, query, accept, options.signal, false);
     try {
       if (response.status !== 200) throw await httpError('watch', path, response);
-      if (!response.body) return;
       const decoder = new TextDecoder();
       let buffered = '';
-      for await (const chunk of response.body) {
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
         buffered += decoder.decode(chunk, { stream: true });
         for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
           const line = buffered.slice(0, nl).trim();
@@ -168,15 +168,16 @@ export class KubeListWatchClient implements ListWatchClient {
     signal: AbortSignal,
     bounded: boolean,
   ) {
-    const response = await this.#kube.fetch('GET', path, {
+    const response = await this.#kube.stream('GET', path, {
       query,
       accept,
       signal,
       timeoutMs: bounded ? LIST_TIMEOUT_MS : 0,
     });
-    // The connection pool is shared: release the body so the connection goes back to it.
+    // The connection pool is shared: a body not read to its end is destroyed, which closes its
+    // connection rather than hand the pool one with half an answer on it.
     const close = async () => {
-      if (response.body && !response.bodyUsed) await response.body.cancel().catch(() => {});
+      if (!response.body.readableEnded) response.body.destroy();
     };
     return { response, close };
   }
@@ -185,12 +186,12 @@ export class KubeListWatchClient implements ListWatchClient {
 async function httpError(
   verb: string,
   path: string,
-  response: { status: number; statusText: string; text(): Promise<string> },
+  response: { status: number; body: { text(): Promise<string> } },
 ): Promise<KubeHttpError> {
   let reason: string | undefined;
-  let detail = response.statusText;
+  let detail = STATUS_CODES[response.status] ?? '';
   try {
-    const status = statusBody.safeParse(JSON.parse(await response.text()));
+    const status = statusBody.safeParse(JSON.parse(await response.body.text()));
     if (status.success) {
       reason = status.data.reason;
       detail = status.data.message ?? detail;

@@ -4,7 +4,7 @@
  */
 
 import { Registry } from 'prom-client';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from '../runtime/undici.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { SingleFlight } from './coalesce.ts';
 import { abortedError, isNotFound, isSecretsManagerError, SecretsManagerError } from './errors.ts';

@@ -4,8 +4,8 @@
  * statuses to typed errors. Retries, tokens and coalescing live above this layer.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Dispatcher, request } from 'undici';
 import type { z } from 'zod';
+import { type Dispatcher, requestUrl } from '../runtime/undici.ts';
 import type { Clock } from './clock.ts';
 import {
   abortedError,
@@ -102,8 +102,7 @@ export class Transport {
     let status = 'network_error';
     try {
       const exchange = (async () => {
-        const res = await request(s.url, {
-          dispatcher: this.#o.dispatcher,
+        const res = await requestUrl(this.#o.dispatcher, s.url, {
           method: s.method,
           headers: s.headers,
           body: s.body ?? null,

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from '../runtime/undici.ts';
 import {
   createSecretsManagerClient,
   type SecretsManagerClient,

@@ -1,7 +1,9 @@
 // client-node costs about 75 MiB of RSS once imported (every model and API group loads with
 // KubeConfig alone), more than half of an idle operator. The operator's runtime therefore uses it
 // for types only, and imports it for real in one place: kube-fallback.ts, loaded on demand for
-// kubeconfigs with exec plugins, auth providers or proxies. These tests keep it that way.
+// kubeconfigs with exec plugins, auth providers or proxies. Likewise undici's index (all of
+// undici, 26 MiB) is never loaded: src/runtime/undici.ts loads the pool and the request API
+// alone. These tests keep it that way.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,14 +85,17 @@ describe('what the operator loads of client-node', () => {
  * loads the operator's modules, builds its Manager and controllers, makes a request, and reports
  * whether client-node was ever resolved.
  */
-function probe(kubeconfig: string): { clientNode: boolean; error: string } {
+function probe(kubeconfig: string): Probe {
   const script = `
     import { registerHooks } from 'node:module';
     let clientNode = false;
+    let undiciIndex = false;
     registerHooks({
       resolve(specifier, context, next) {
         if (specifier.startsWith('@kubernetes/client-node')) clientNode = true;
-        return next(specifier, context);
+        const resolved = next(specifier, context);
+        if (resolved.url.endsWith('/node_modules/undici/index.js')) undiciIndex = true;
+        return resolved;
       },
     });
     const { parseConfig } = await import(${JSON.stringify(join(root, 'src/config/config.ts'))});
@@ -106,7 +111,7 @@ function probe(kubeconfig: string): { clientNode: boolean; error: string } {
     const error = await kube.core
       .readNamespacedSecret({ name: 'x', namespace: 'y' })
       .then(() => '', (e) => e.code ?? e.name);
-    process.stdout.write(JSON.stringify({ clientNode, error }));
+    process.stdout.write(JSON.stringify({ clientNode, undiciIndex, error }));
     process.exit(0);
   `;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, kubeconfig], {
@@ -114,7 +119,13 @@ function probe(kubeconfig: string): { clientNode: boolean; error: string } {
     encoding: 'utf8',
     timeout: 60_000,
   });
-  return JSON.parse(out) as { clientNode: boolean; error: string };
+  return JSON.parse(out) as Probe;
+}
+
+interface Probe {
+  clientNode: boolean;
+  undiciIndex: boolean;
+  error: string;
 }
 
 describe('the operator process', () => {
@@ -150,9 +161,9 @@ describe('the operator process', () => {
     return path;
   }
 
-  it('never loads client-node for a token or certificate kubeconfig', () => {
+  it("never loads client-node or undici's index for a token or certificate kubeconfig", () => {
     const result = probe(kubeconfig('token', { token: 'not-a-real-token' }));
-    expect(result).toEqual({ clientNode: false, error: 'ECONNREFUSED' });
+    expect(result).toEqual({ clientNode: false, undiciIndex: false, error: 'ECONNREFUSED' });
   }, 90_000);
 
   it('loads it for an exec credential plugin, and only then', () => {
@@ -166,6 +177,6 @@ describe('the operator process', () => {
       interactiveMode: 'Never',
     };
     const result = probe(kubeconfig('exec', { exec }));
-    expect(result).toEqual({ clientNode: true, error: 'ECONNREFUSED' });
+    expect(result).toMatchObject({ clientNode: true, error: 'ECONNREFUSED' });
   }, 90_000);
 });

@@ -220,10 +220,12 @@ describe('Informer on a real API server', () => {
     expect(pages.map((p) => p.items)).toEqual([10, 10, 10, 5]);
     // The API server sends managedFields with every object; the list client cuts them out of
     // the text before parsing, so no page carries them and none is cached.
-    const raw = await operatorKube().fetch('GET', `/api/v1/namespaces/${namespace}/configmaps`, {
+    const raw = await operatorKube().stream('GET', `/api/v1/namespaces/${namespace}/configmaps`, {
       query: { labelSelector: 'group=paged' },
     });
-    const sent = (await raw.json()) as { items: Array<{ metadata: { managedFields?: unknown } }> };
+    const sent = (await raw.body.json()) as {
+      items: Array<{ metadata: { managedFields?: unknown } }>;
+    };
     expect(sent.items.filter((o) => o.metadata.managedFields)).toHaveLength(25);
     expect(pages.every((p) => p.managedFields === 0)).toBe(true);
     const cached = informer.list();
