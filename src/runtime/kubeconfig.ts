@@ -1,13 +1,15 @@
 // The operator's own kubeconfig loader: client-node's KubeConfig imports every generated model
 // and API group (about 75 MiB of RSS) just to be loaded, so the runtime reads kubeconfig files
 // itself. Kubeconfigs it cannot serve alone (exec plugins, auth providers, proxies) are handed to
-// client-node, imported only then (see kube-fallback.ts).
+// client-node, imported only then (see kube-fallback.ts). The YAML parser is loaded only for
+// kubeconfig files too: a pod with its service account never loads it (12 MiB of RSS in a bare
+// Node 24 process).
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { Dispatcher } from 'undici';
-import { parse } from 'yaml';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -184,8 +186,11 @@ function absolutePaths(entry: Record<string, unknown>, fields: string[], root: s
   }
 }
 
+const loadYaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+
 /** kubectl's merge: the first file that names a cluster, user, context or current-context wins. */
 export function mergeFiles(files: readonly string[]): KubeConfigDocument {
+  const { parse } = loadYaml();
   const doc: KubeConfigDocument = { clusters: [], users: [], contexts: [] };
   const seen = { clusters: new Set<string>(), users: new Set<string>(), contexts: new Set() };
   for (const file of files) {

@@ -3,9 +3,10 @@
 // for types only, and imports it for real in one place: kube-fallback.ts, loaded on demand for
 // kubeconfigs with exec plugins, auth providers or proxies. Likewise undici's index (all of
 // undici, 26 MiB) is never loaded: src/runtime/undici.ts loads the pool and the request API
-// alone. These tests keep it that way.
+// alone; and a pod, configured by its service account, never loads the YAML parser (12 MiB),
+// which only kubeconfig files need. These tests keep it that way.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,18 +84,21 @@ describe('what the operator loads of client-node', () => {
 /**
  * Runs a Node process (as `npm start` runs the operator: TypeScript through type stripping) that
  * loads the operator's modules, builds its Manager and controllers, makes a request, and reports
- * whether client-node was ever resolved.
+ * which of the packages above were ever resolved. Configured by a kubeconfig file, or, as in a
+ * pod, by a service account directory (`inCluster`).
  */
-function probe(kubeconfig: string): Probe {
+function probe(source: { kubeconfig: string } | { inCluster: string }): Probe {
   const script = `
     import { registerHooks } from 'node:module';
     let clientNode = false;
     let undiciIndex = false;
+    let yaml = false;
     registerHooks({
       resolve(specifier, context, next) {
         if (specifier.startsWith('@kubernetes/client-node')) clientNode = true;
         const resolved = next(specifier, context);
         if (resolved.url.endsWith('/node_modules/undici/index.js')) undiciIndex = true;
+        if (resolved.url.includes('/node_modules/yaml/')) yaml = true;
         return resolved;
       },
     });
@@ -104,17 +108,26 @@ function probe(kubeconfig: string): Probe {
     const { createLogger } = await import(${JSON.stringify(join(root, 'src/runtime/logger.ts'))});
     const { Manager } = await import(${JSON.stringify(join(root, 'src/runtime/manager.ts'))});
     await import(${JSON.stringify(join(root, 'src/main.ts'))});
-    const config = parseConfig(['--kubeconfig', process.argv[1]], {});
-    const kube = loadKubeConfig(config.kubeconfig, {});
+    const [kubeconfig, serviceAccountDir] = JSON.parse(process.argv[1]);
+    const config = parseConfig(kubeconfig ? ['--kubeconfig', kubeconfig] : [], {});
+    // In a pod: the service's address (nothing listens on 127.0.0.1:8001, a plain HTTP port as
+    // kubectl proxy's) and the service account's files.
+    const env = serviceAccountDir
+      ? { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '8001' }
+      : {};
+    const kube = loadKubeConfig(config.kubeconfig, env, { serviceAccountDir: serviceAccountDir ?? undefined });
     const manager = new Manager({ config, kubeConfig: kube, log: createLogger({ level: 'fatal' }) });
     registerControllers(manager);
     const error = await kube.core
       .readNamespacedSecret({ name: 'x', namespace: 'y' })
       .then(() => '', (e) => e.code ?? e.name);
-    process.stdout.write(JSON.stringify({ clientNode, undiciIndex, error }));
+    process.stdout.write(JSON.stringify({ clientNode, undiciIndex, yaml, error }));
     process.exit(0);
   `;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, kubeconfig], {
+  const args = JSON.stringify(
+    'kubeconfig' in source ? [source.kubeconfig, null] : [null, source.inCluster],
+  );
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, args], {
     cwd: root,
     encoding: 'utf8',
     timeout: 60_000,
@@ -125,6 +138,7 @@ function probe(kubeconfig: string): Probe {
 interface Probe {
   clientNode: boolean;
   undiciIndex: boolean;
+  yaml: boolean;
   error: string;
 }
 
@@ -162,8 +176,28 @@ describe('the operator process', () => {
   }
 
   it("never loads client-node or undici's index for a token or certificate kubeconfig", () => {
-    const result = probe(kubeconfig('token', { token: 'not-a-real-token' }));
-    expect(result).toEqual({ clientNode: false, undiciIndex: false, error: 'ECONNREFUSED' });
+    const result = probe({ kubeconfig: kubeconfig('token', { token: 'not-a-real-token' }) });
+    expect(result).toEqual({
+      clientNode: false,
+      undiciIndex: false,
+      yaml: true,
+      error: 'ECONNREFUSED',
+    });
+  }, 90_000);
+
+  it('never loads the YAML parser in a pod (service account, no kubeconfig file)', () => {
+    const account = join(dir, 'serviceaccount');
+    mkdirSync(account);
+    writeFileSync(join(account, 'token'), 'not-a-real-token');
+    writeFileSync(join(account, 'ca.crt'), 'unused over plain HTTP');
+    writeFileSync(join(account, 'namespace'), 'operators');
+    const result = probe({ inCluster: account });
+    expect(result).toEqual({
+      clientNode: false,
+      undiciIndex: false,
+      yaml: false,
+      error: 'ECONNREFUSED',
+    });
   }, 90_000);
 
   it('loads it for an exec credential plugin, and only then', () => {
@@ -176,7 +210,7 @@ describe('the operator process', () => {
       ],
       interactiveMode: 'Never',
     };
-    const result = probe(kubeconfig('exec', { exec }));
+    const result = probe({ kubeconfig: kubeconfig('exec', { exec }) });
     expect(result).toMatchObject({ clientNode: true, error: 'ECONNREFUSED' });
   }, 90_000);
 });
