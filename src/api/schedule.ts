@@ -1,5 +1,18 @@
-import { CronExpressionParser } from 'cron-parser';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
+
+type CronParser = typeof import('cron-parser').CronExpressionParser;
+let parser: CronParser | undefined;
+
+/**
+ * cron-parser, loaded at the first schedule to check: with luxon, which it needs, about 5 MiB of
+ * RSS that an operator whose resources have no refreshSchedule never pays.
+ */
+function cron(): CronParser {
+  parser ??= (createRequire(import.meta.url)('cron-parser') as typeof import('cron-parser'))
+    .CronExpressionParser;
+  return parser;
+}
 
 /**
  * Refresh schedules are standard 5-field cron expressions (minute resolution) or one of the
@@ -22,7 +35,7 @@ export function validateSchedule(expression: string): ScheduleResult {
   const trimmed = expression.trim();
   if (!SCHEDULE_RE.test(trimmed)) return { ok: false, message: SHAPE_MESSAGE };
   try {
-    CronExpressionParser.parse(trimmed, { tz: 'UTC' });
+    cron().parse(trimmed, { tz: 'UTC' });
     return { ok: true };
   } catch (error) {
     // cron-parser's messages name the offending field value, which is the user's own cron text.
@@ -48,7 +61,7 @@ export interface NextRunOptions {
 export function nextRun(expression: string, from: Date, options: NextRunOptions = {}): Date {
   const valid = validateSchedule(expression);
   if (!valid.ok) throw new ScheduleError(`schedule ${valid.message}`);
-  const parsed = CronExpressionParser.parse(expression.trim(), {
+  const parsed = cron().parse(expression.trim(), {
     currentDate: from,
     tz: 'UTC',
     ...(options.seed !== undefined ? { hashSeed: options.seed } : {}),

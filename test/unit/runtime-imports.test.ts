@@ -3,8 +3,9 @@
 // for types only, and imports it for real in one place: kube-fallback.ts, loaded on demand for
 // kubeconfigs with exec plugins, auth providers or proxies. Likewise undici's index (all of
 // undici, 26 MiB) is never loaded: src/runtime/undici.ts loads the pool and the request API
-// alone; and a pod, configured by its service account, never loads the YAML parser (12 MiB),
-// which only kubeconfig files need. These tests keep it that way.
+// alone; a pod, configured by its service account, never loads the YAML parser (12 MiB), which
+// only kubeconfig files need; and cron-parser (with luxon, 5 MiB) waits for the first
+// refreshSchedule. These tests keep it that way.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,12 +94,14 @@ function probe(source: { kubeconfig: string } | { inCluster: string }): Probe {
     let clientNode = false;
     let undiciIndex = false;
     let yaml = false;
+    let cronParser = false;
     registerHooks({
       resolve(specifier, context, next) {
         if (specifier.startsWith('@kubernetes/client-node')) clientNode = true;
         const resolved = next(specifier, context);
         if (resolved.url.endsWith('/node_modules/undici/index.js')) undiciIndex = true;
         if (resolved.url.includes('/node_modules/yaml/')) yaml = true;
+        if (resolved.url.includes('/node_modules/cron-parser/')) cronParser = true;
         return resolved;
       },
     });
@@ -121,7 +124,7 @@ function probe(source: { kubeconfig: string } | { inCluster: string }): Probe {
     const error = await kube.core
       .readNamespacedSecret({ name: 'x', namespace: 'y' })
       .then(() => '', (e) => e.code ?? e.name);
-    process.stdout.write(JSON.stringify({ clientNode, undiciIndex, yaml, error }));
+    process.stdout.write(JSON.stringify({ clientNode, undiciIndex, yaml, cronParser, error }));
     process.exit(0);
   `;
   const args = JSON.stringify(
@@ -139,6 +142,7 @@ interface Probe {
   clientNode: boolean;
   undiciIndex: boolean;
   yaml: boolean;
+  cronParser: boolean;
   error: string;
 }
 
@@ -181,6 +185,7 @@ describe('the operator process', () => {
       clientNode: false,
       undiciIndex: false,
       yaml: true,
+      cronParser: false,
       error: 'ECONNREFUSED',
     });
   }, 90_000);
@@ -196,6 +201,7 @@ describe('the operator process', () => {
       clientNode: false,
       undiciIndex: false,
       yaml: false,
+      cronParser: false,
       error: 'ECONNREFUSED',
     });
   }, 90_000);
