@@ -4,10 +4,11 @@
 // modules and 26 MiB of RSS in a bare Node 24 process, against 24 modules and 13 MiB for these
 // two. The operator sends JSON and reads watch streams, which the request API does.
 //
-// The package declares no `exports`, so these files are reachable by their paths; a unit test
+// The package declares no `exports`, so these files are reachable by their paths. undici.test.ts
 // checks that they are the very class and function the index exports (an upgrade that moves
-// them fails the tests, not the operator) and that they work in a process that never loads the
-// index. Tests keep importing MockAgent from 'undici' itself.
+// them fails the tests, not the operator); test/unit/runtime-imports.test.ts that the operator
+// makes its requests in a process that never loads the index. Tests keep importing MockAgent
+// from 'undici' itself.
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
 
