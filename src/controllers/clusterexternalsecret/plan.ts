@@ -13,6 +13,7 @@ import {
   NAMESPACE_FAILURE_REASONS,
 } from '../../api/index.ts';
 import { LABELS } from '../shared/constants.ts';
+import { byCodeUnit } from '../shared/order.ts';
 
 export const KIND = 'ClusterExternalSecret';
 
@@ -124,7 +125,7 @@ export function planNamespaces(input: PlanInput): Plan {
   plan.create.sort();
   plan.provisioned.sort();
   plan.waiting.sort();
-  plan.failed.sort((a, b) => a.namespace.localeCompare(b.namespace));
+  plan.failed.sort((a, b) => byCodeUnit(a.namespace, b.namespace));
   return plan;
 }
 

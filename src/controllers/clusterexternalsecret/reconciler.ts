@@ -24,6 +24,7 @@ import type { Informer, KubeObject } from '../../runtime/informer.ts';
 import type { ObjectKey } from '../../runtime/logger.ts';
 import type { ReconcileContext, Reconciler, Result } from '../../runtime/reconciler.ts';
 import { LABELS } from '../shared/constants.ts';
+import { byCodeUnit } from '../shared/order.ts';
 import { EVENT_REASONS } from '../shared/reasons.ts';
 import type { CustomResources } from '../shared/resources.ts';
 import { type EventSink, StatusWriter } from '../shared/status.ts';
@@ -119,7 +120,7 @@ export class ClusterExternalSecretReconciler implements Reconciler {
     const outcome = await this.#carryOut(ces, template, plan, ctx);
     this.#report(raw, outcome);
     const failed = [...plan.failed, ...outcome.failed]
-      .sort((a, b) => a.namespace.localeCompare(b.namespace))
+      .sort((a, b) => byCodeUnit(a.namespace, b.namespace))
       .slice(0, MAX_FAILED);
     const provisioned = [...plan.provisioned, ...outcome.created, ...outcome.updated].sort();
     await this.#writeStatus(raw, ctx.signal, {

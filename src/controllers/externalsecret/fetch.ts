@@ -47,6 +47,7 @@ export type FetchResult =
   | { ok: true; data: Record<string, SecretValue>; reads: number }
   | { ok: false; failure: FetchFailure };
 
+import { byCodeUnit } from '../shared/order.ts';
 import type { SecretValue } from '../shared/secrets.ts';
 import { decodeValue } from './decode.ts';
 import { isCertificateSecret, TLS_SECRET_TYPE, tlsEntries } from './tls.ts';
@@ -322,7 +323,7 @@ async function findEntries(
   // Dynamic credentials only when asked for by type: listing must never mint keys by accident.
   const matches = listed
     .filter((m) => source.type !== undefined || m.type !== 'iam_credentials')
-    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    .sort((a, b) => byCodeUnit(a.name, b.name) || byCodeUnit(a.id, b.id));
   const prefix = source.keyPrefix ?? '';
   const values = await Promise.all(
     matches.map(async (m) => {

@@ -20,6 +20,7 @@ import { isUnauthenticated } from '../../secretsmanager/index.ts';
 import { ANNOTATIONS, FINALIZERS } from '../shared/constants.ts';
 import { hasFinalizer, removeFinalizer, setFinalizer } from '../shared/finalizers.ts';
 import type { HashKeySource } from '../shared/hashkey.ts';
+import { byCodeUnit } from '../shared/order.ts';
 import { EVENT_REASONS } from '../shared/reasons.ts';
 import type { CustomResources } from '../shared/resources.ts';
 import { type RolloutApi, restartWorkloads } from '../shared/rollout.ts';
@@ -583,7 +584,7 @@ export class ExternalSecretReconciler implements Reconciler {
 /** Sources as recorded in status: sorted (a stable status), at most MAX_RECORDED_SOURCES. */
 function recordable(sources: SourceState[]): SourceState[] {
   return sources
-    .sort((a, b) => a.type.localeCompare(b.type) || a.id.localeCompare(b.id))
+    .sort((a, b) => byCodeUnit(a.type, b.type) || byCodeUnit(a.id, b.id))
     .slice(0, MAX_RECORDED_SOURCES);
 }
 

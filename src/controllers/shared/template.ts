@@ -13,6 +13,7 @@ import {
   formatProblem,
   renderTemplate,
 } from '../../template/index.ts';
+import { byCodeUnit } from './order.ts';
 import type { SecretValue } from './secrets.ts';
 
 /** Where templateFrom ConfigMaps are read (the API server) and watched (a metadata cache). */
@@ -130,7 +131,7 @@ function fail(message: string): Rendered {
 function stamp(versions: ReadonlyMap<string, string>): string | undefined {
   if (versions.size === 0) return undefined;
   return [...versions]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byCodeUnit(a, b))
     .map(([name, version]) => `${name}=${version}`)
     .join(',');
 }
