@@ -22,6 +22,10 @@ import {
   type SecretsManagerError,
   secretFields,
 } from '../../secretsmanager/index.ts';
+import { byCodeUnit } from '../shared/order.ts';
+import type { SecretValue } from '../shared/secrets.ts';
+import { decodeValue } from './decode.ts';
+import { isCertificateSecret, TLS_SECRET_TYPE, tlsEntries } from './tls.ts';
 
 export type FetchFailure =
   /** Some remote secret does not exist; `allGone` when no source exists any more. */
@@ -46,11 +50,6 @@ export type SecretReader = Pick<
 export type FetchResult =
   | { ok: true; data: Record<string, SecretValue>; reads: number }
   | { ok: false; failure: FetchFailure };
-
-import { byCodeUnit } from '../shared/order.ts';
-import type { SecretValue } from '../shared/secrets.ts';
-import { decodeValue } from './decode.ts';
-import { isCertificateSecret, TLS_SECRET_TYPE, tlsEntries } from './tls.ts';
 
 class Failed extends Error {
   readonly failure: FetchFailure;
