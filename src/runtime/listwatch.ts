@@ -125,7 +125,7 @@ export class KubeListWatchClient implements ListWatchClient {
         if (response.status !== 200) throw await httpError('list', path, response);
         page = listPage.parse(JSON.parse(withoutManagedFields(await response.body.text())));
       } finally {
-        await close();
+        close();
       }
       cont = page.metadata?.continue || undefined;
       yield { items: page.items ?? [], resourceVersion: page.metadata?.resourceVersion ?? '' };
@@ -157,7 +157,7 @@ export class KubeListWatchClient implements ListWatchClient {
         }
       }
     } finally {
-      await close();
+      close();
     }
   }
 
@@ -176,7 +176,7 @@ export class KubeListWatchClient implements ListWatchClient {
     });
     // The connection pool is shared: a body not read to its end is destroyed, which closes its
     // connection rather than hand the pool one with half an answer on it.
-    const close = async () => {
+    const close = () => {
       if (!response.body.readableEnded) response.body.destroy();
     };
     return { response, close };
