@@ -39,7 +39,13 @@ const dbUrl = [{ secretKey: 'url', remoteRef: { type: 'arbitrary', name: SEED.da
 
 /** Asks for a sync now (the force-sync annotation) and waits until it happened. */
 async function forceSync(name: string): Promise<void> {
-  const before = (await getExternalSecret(namespace, name))?.status?.refreshTime;
+  // The operator writes a Secret before the status that records it: until the status of the
+  // current generation is in, the refreshTime read here could still be about to change.
+  const settled = await eventually(`the status of ${name}`, async () => {
+    const es = await getExternalSecret(namespace, name);
+    return readyOf(es)?.observedGeneration === es?.metadata.generation ? es : undefined;
+  });
+  const before = settled.status?.refreshTime;
   const value = String(++forced);
   await patchExternalSecret(namespace, name, {
     metadata: { annotations: { 'secrets-manager.dev/force-sync': value } },
