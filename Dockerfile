@@ -42,7 +42,7 @@ USER 65532:65532
 EXPOSE 8080 8081
 # Health is checked by Kubernetes probes on :8081 (/healthz, /readyz), not a Docker HEALTHCHECK.
 # The Node flags are those of `npm start` (README, "Memory"): V8's mode that favours memory over
-# speed (1 MiB semi-spaces; measured, 170-177 MiB instead of 184-205 MiB at the peak of a first
+# speed (1 MiB semi-spaces; measured, 170-179 MiB instead of 184-205 MiB at the peak of a first
 # sync of 10,000 resources, and an RSS that falls back to 147-154 MiB after it instead of staying
 # at its peak, for about a sixth more CPU during the burst) and an old generation that grows by
 # half before the next full collection (V8 otherwise lets it grow up to 4x: ~120 MiB more peak

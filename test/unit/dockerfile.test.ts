@@ -120,7 +120,7 @@ describe('Dockerfile', () => {
     const words = (pkg.scripts.start ?? '').split(/\s+/);
     const startFlags = words.slice(words.indexOf('node') + 1, words.indexOf('src/main.ts'));
     expect(startFlags).toContain('--heap-growing-percent=50');
-    // V8's memory-over-speed mode (README, "Memory"): 20-30 MiB off a first sync's peak at
+    // V8's memory-over-speed mode (README, "Memory"): about 20 MiB off a first sync's peak at
     // 10,000 resources and about 40 MiB off what the operator holds afterwards.
     expect(startFlags).toContain('--optimize-for-size');
     expect(argv.slice(1, -1)).toEqual(startFlags);
