@@ -425,23 +425,44 @@ function httpsOk(
   });
 }
 
-/** Ports the kernel hands out for port 0, released just before use. */
+/**
+ * Free ports for the control plane's listeners, below the kernel's ephemeral range. A port the
+ * kernel hands out for `listen(0)` comes from that range, and so does the local port of every
+ * outgoing connection: released and bound again seconds later (etcd starts first), it can be
+ * taken by then, and kube-apiserver exits with "address already in use". Below the range only
+ * another listener can take it; each candidate is checked free on every address first.
+ */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, async () => {
-      const server = createServer();
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      return server;
-    }),
-  );
-  const ports = servers.map((s) => {
-    const address = s.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    return address.port;
-  });
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  const [low, high] = portRange();
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < n; tries++) {
+    if (tries > 1_000) throw new Error(`no free port in ${low}-${high - 1}`);
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (!ports.includes(port) && (await bindable(port))) ports.push(port);
+  }
   return ports;
+}
+
+/** [first, end) of the ports to pick from: the 20,000 below the ephemeral range. */
+function portRange(): [number, number] {
+  let ephemeralLow = 32768;
+  try {
+    const first = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    if (Number.isInteger(first) && first > 2048) ephemeralLow = first;
+  } catch {
+    // Not Linux: the IANA default range starts at 49152, above 32768.
+  }
+  return [Math.max(1024, ephemeralLow - 20_000), ephemeralLow];
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+  });
 }
 
 function readLog(file: string): string {
