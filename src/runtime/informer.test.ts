@@ -133,6 +133,21 @@ describe('Informer', () => {
     expect(restarts).toEqual(['error', 'error']);
   });
 
+  it('retryNow ends a backoff wait: the next list starts at once', async () => {
+    const { clock, api, informer } = setup();
+    api.listFailures = [1, 2, 3, 4].map(() => new Error('refused'));
+    informer.start();
+    // Failures at 0, 1, 3 and 7 s; the next list would be at 15 s.
+    await clock.advance(7_000);
+    expect(api.lists).toHaveLength(4);
+    await clock.advance(1_000);
+    expect(api.lists).toHaveLength(4);
+    informer.retryNow();
+    await clock.flush();
+    expect(api.lists).toHaveLength(5);
+    expect(informer.hasSynced).toBe(true);
+  });
+
   it('draws the backoff jitter and the watch timeout from the injected random source', async () => {
     // Math.random would give other numbers: 1 s + 18% backoff and a 570 s timeout.
     const mathRandom = vi.spyOn(Math, 'random').mockReturnValue(0.9);

@@ -170,6 +170,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly #watches = new Map<string | undefined, AbortController>();
   readonly #syncWaiters: Array<() => void> = [];
   #stop = new AbortController();
+  /** Aborted (and replaced) to end every backoff wait at once: see `retryNow`. */
+  #wake = new AbortController();
   #running: Promise<void>[] = [];
   #cancelResync: Cancel | undefined;
 
@@ -237,6 +239,17 @@ export class Informer<T extends KubeObject = KubeObject> {
     });
   }
 
+  /**
+   * Ends any backoff wait: a list or watch that failed is tried again now rather than when its
+   * backoff runs out. A replica that just became the leader calls it for caches it still waits
+   * for; after a long outage of the API server the backoff has grown to many seconds, and every
+   * one of them is a second with no reconcile.
+   */
+  retryNow(): void {
+    this.#wake.abort();
+    this.#wake = new AbortController();
+  }
+
   #scheduleResync(): void {
     const period = this.#o.resyncPeriodMs ?? 0;
     if (period <= 0) return;
@@ -282,7 +295,9 @@ export class Informer<T extends KubeObject = KubeObject> {
         failures++;
         const delay = this.#backoff(failures);
         log.warn({ err: describeError(err), retryInMs: delay, failures }, 'list/watch failed');
-        await sleep(this.#o.clock, delay, stop).catch(() => {});
+        await sleep(this.#o.clock, delay, AbortSignal.any([stop, this.#wake.signal])).catch(
+          () => {},
+        );
       }
     }
   }

@@ -172,6 +172,33 @@ describe('Manager', () => {
     expect(await manager.wait()).toMatchObject({ reason: 'leader-lost' });
   });
 
+  it('a replica that comes to lead retries its unsynced caches at once, not when their backoff ends', async () => {
+    const clock = new FakeClock(0);
+    const api = new FakeApi();
+    const store = new MemoryLeaseStore();
+    api.put('ns', 'waiting', false);
+    // The API server is down from the start: lists fail and back off (1, 2, 4, 8, 16 s ...).
+    api.listFailures = Array.from({ length: 50 }, () => new Error('connect ECONNREFUSED'));
+    store.mode = 'fail';
+    const seen: string[] = [];
+    const { manager } = setup(clock, api, store, 'me', async (k) => {
+      seen.push(`${k.name}@${clock.now()}`);
+      return undefined;
+    });
+    await manager.start();
+    await clock.advance(20_000);
+    const listsWhileDown = api.lists.length;
+    // Back: the next list after its backoff would come at 31 s or later.
+    api.listFailures = [];
+    store.mode = 'ok';
+    await clock.advance(5_000);
+    expect(manager.leaderElector?.state).toBe('leading');
+    expect(api.lists.length).toBe(listsWhileDown + 1);
+    expect(seen).toHaveLength(1);
+    expect(Number(seen[0]?.split('@')[1])).toBeLessThan(25_000);
+    await manager.stop();
+  });
+
   it('counts results by controller: errors are retried, terminal errors are not', async () => {
     const clock = new FakeClock(0);
     const api = new FakeApi();

@@ -253,6 +253,8 @@ export class Manager {
 
   async #lead(signal: AbortSignal): Promise<void> {
     this.metrics.leader.set(1);
+    // Caches still waiting for their first list may be deep in backoff after an outage.
+    for (const informer of this.#informers) if (!informer.hasSynced) informer.retryNow();
     try {
       await Promise.all(this.#informers.map((i) => i.waitForSync(signal)));
     } catch {
