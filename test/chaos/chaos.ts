@@ -90,6 +90,11 @@ export interface ChaosReport {
   apiServerDownSeconds: number;
   /** Leases the API server still had after its restart (etcd kept). */
   leasesAfterApiRestart: number;
+  /**
+   * Seconds from the end of a fault until every lease was current again (its renewal not due,
+   * its Secret holding its key), measured before the next fault starts; `null`: not within a TTL.
+   */
+  recovery: { leaderKills: number | null; apiServerRestart: number | null };
   /** Sampling rounds that read every lease and Secret; rounds the API server refused. */
   samples: number;
   failedSamples: number;
@@ -132,6 +137,12 @@ export function goalsMissed(r: ChaosReport): string[] {
   if (r.validAfterTtl > 0) missed.push(`${r.validAfterTtl} keys still valid after their TTL`);
   if (r.keysInLogs > 0) missed.push(`${r.keysInLogs} API keys found in the operator logs`);
   if (r.samples === 0 || r.heldSamples === 0) missed.push('no sample of any Secret was taken');
+  const faults = { leaderKills: 'the leader kills', apiServerRestart: "the API server's restart" };
+  for (const [fault, name] of Object.entries(faults)) {
+    if (r.recovery[fault as keyof typeof faults] === null) {
+      missed.push(`leases not current again within the TTL after ${name}`);
+    }
+  }
   return missed;
 }
 
@@ -436,6 +447,40 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       log(`t=${phaseStart}s phase ${name}`);
     };
     const endOf = (fraction: number) => started + runMs * fraction;
+    // Each fault starts from an operator that recovered from the one before: every lease current
+    // (renewal not due) and its Secret holding that key. Without the wait, renewals an API server
+    // restart held up could still be due when Secrets Manager goes down, two faults in one
+    // window of (TTL - renewal point), which no renewal schedule survives.
+    const recovered = async (): Promise<number | null> => {
+      const from = Date.now();
+      while (Date.now() - from < ttl * 1000) {
+        try {
+          const [leases, secrets] = await Promise.all([listLeases(), listSecrets()]);
+          const held = new Map(
+            secrets.map((s) => [
+              s.metadata?.name ?? '',
+              Buffer.from(s.data?.service_id ?? '', 'base64').toString(),
+            ]),
+          );
+          const now = Date.now();
+          const current = leases.filter((l) => {
+            const c = l.status?.current;
+            return (
+              c !== undefined &&
+              Date.parse(c.renewAt) > now &&
+              held.get(`${l.metadata.name}-creds`) === c.serviceId
+            );
+          });
+          if (leases.length === options.leases && current.length === leases.length) {
+            return Math.round((Date.now() - from) / 100) / 10;
+          }
+        } catch {
+          // The API server may still refuse: try again.
+        }
+        await sleep(500);
+      }
+      return null;
+    };
 
     enter('kill-single');
     for (;;) {
@@ -485,6 +530,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       current.start();
     }
     await sleep(endOf(0.65) - Date.now());
+    const recovery: ChaosReport['recovery'] = { leaderKills: null, apiServerRestart: null };
+    recovery.leaderKills = await recovered();
+    log(`t=${since()}s leases current ${recovery.leaderKills}s after the last leader kill`);
 
     enter('apiserver-restart');
     await sleep(2_000);
@@ -493,6 +541,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const apiServerDownSeconds = Math.round((Date.now() - downAt) / 100) / 10;
     const leasesAfterApiRestart = (await listLeases()).length;
     log(`t=${since()}s API server back after ${apiServerDownSeconds}s`);
+    recovery.apiServerRestart = await recovered();
+    log(`t=${since()}s leases current ${recovery.apiServerRestart}s after the API server's return`);
     await sleep(endOf(0.8) - Date.now());
 
     enter('sm-outage');
@@ -500,7 +550,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await sleep(outage * 1000);
     emulator.setFaults({ errorRate: 0 });
     log(`t=${since()}s Secrets Manager answers again`);
-    await sleep(endOf(1) - Date.now());
+    // Long enough after the outage for a key it kept from renewal to be seen expiring.
+    await sleep(Math.max(endOf(1), Date.now() + (ttl * 1000) / 3) - Date.now());
     phases[phases.length - 1]!.toS = since();
 
     sampling = false;
@@ -575,6 +626,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       selfExits: replicas.reduce((n, r) => n + r.selfExits, 0),
       apiServerDownSeconds,
       leasesAfterApiRestart,
+      recovery,
       ...report,
       minted,
       need,

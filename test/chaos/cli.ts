@@ -54,6 +54,11 @@ const rows: Array<[string, string | number, string]> = [
     `${report.apiServerDownSeconds} s down`,
     `${report.leasesAfterApiRestart} leases after it (etcd kept)`,
   ],
+  [
+    'leases current again',
+    `${report.recovery.leaderKills ?? 'not'} s after the leader kills`,
+    `${report.recovery.apiServerRestart ?? 'not'} s after the API server's return (goal: within the TTL)`,
+  ],
   ['Secrets Manager failing', `${report.outageSeconds} s`, 'every request 503'],
   [
     'samples',

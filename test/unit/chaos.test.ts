@@ -26,11 +26,15 @@ describe('chaos judges', () => {
       keysInLogs: 0,
       samples: 10,
       heldSamples: 100,
+      recovery: { leaderKills: 4.5, apiServerRestart: 9 },
     } as ChaosReport;
     expect(goalsMissed(met)).toEqual([]);
     expect(goalsMissed({ ...met, refused: 2, keysInLogs: 1, leftValidUnreported: 1 })).toHaveLength(
       3,
     );
     expect(goalsMissed({ ...met, heldSamples: 0 })).toHaveLength(1);
+    expect(goalsMissed({ ...met, recovery: { leaderKills: 4.5, apiServerRestart: null } })).toEqual(
+      ["leases not current again within the TTL after the API server's restart"],
+    );
   });
 });
