@@ -28,7 +28,7 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, PLURALS, VERSION } from '../../src/api/group.ts';
-import type { IAMCredentialLeaseStatus } from '../../src/api/index.ts';
+import { DEFAULT_RENEW_FRACTION, type IAMCredentialLeaseStatus } from '../../src/api/index.ts';
 import { type Emulator, startEmulator } from '../../src/emulator/index.ts';
 import { createBenchStore } from '../bench/support.ts';
 import { type ControlPlane, startControlPlane } from '../controlplane/controlplane.ts';
@@ -45,6 +45,12 @@ export interface ChaosOptions {
   /** The chaos itself; set-up and the final deletion come on top. */
   minutes: number;
   /** How long a replaced key stays valid. Default: TTL / 10, at least 3 s. */
+  /**
+   * The leases' spec.renewFraction (default: the spec's own, 2/3). Every fault must fit in what
+   * is left of a key after its renewal point, TTL x (1 - fraction): while the API server is down
+   * no Secret can take a new key, and a leader handover adds a lease duration after it is back.
+   */
+  renewFraction?: number;
   graceSeconds?: number;
   /** Seconds between kills, drawn uniformly (from the moment the operator is back). Default [4, 15]. */
   killIntervalSeconds?: [number, number];
@@ -81,6 +87,7 @@ export interface ChaosReport {
   leases: number;
   ttlSeconds: number;
   graceSeconds: number;
+  renewFraction: number;
   outageSeconds: number;
   runSeconds: number;
   phases: Array<{ name: PhaseName; fromS: number; toS: number }>;
@@ -242,6 +249,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const ttl = options.ttlSeconds;
   const grace = options.graceSeconds ?? Math.max(3, Math.round(ttl / 10));
   const outage = options.outageSeconds ?? Math.round(ttl / 4);
+  const renewFraction = options.renewFraction ?? DEFAULT_RENEW_FRACTION;
   const [killMin, killMax] = options.killIntervalSeconds ?? [4, 15];
   const [downMin, downMax] = options.downSeconds ?? [0.5, 3];
   const between = (a: number, b: number) => (a + (b - a) * random()) * 1000;
@@ -341,6 +349,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             credential: { name: CREDENTIAL },
             target: { name: `${name}-creds` },
             gracePeriod: `${grace}s`,
+            ...(options.renewFraction !== undefined
+              ? { renewFraction: options.renewFraction }
+              : {}),
           },
         },
       });
@@ -558,7 +569,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await sampler;
     const runSeconds = (Date.now() - started) / 1000;
     const minted = emulator.counters().credentialsMinted;
-    const need = Math.round(options.leases * (1 + runSeconds / ((ttl * 2) / 3)));
+    const need = Math.round(options.leases * (1 + runSeconds / (ttl * renewFraction)));
 
     // --- Delete every lease; what is still valid afterwards? ---
     log('deleting every lease');
@@ -619,6 +630,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       leases: options.leases,
       ttlSeconds: ttl,
       graceSeconds: grace,
+      renewFraction,
       outageSeconds: outage,
       runSeconds: Math.round(runSeconds),
       phases,

@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- [--leases 100] [--ttl 120] [--minutes 8] [--grace S] [--outage S]
- *                 [--log-level info|debug] [--keep-logs]`
+ *                 [--renew-fraction F] [--log-level info|debug] [--keep-logs]`
  *
  * Runs the lease chaos (./chaos.ts) on a control plane of its own, prints its figures as a
  * table, and exits 1 when any goal is missed (the operator logs are then kept and named).
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '8' },
     grace: { type: 'string' },
     outage: { type: 'string' },
+    'renew-fraction': { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
     'keep-logs': { type: 'boolean', default: false },
   },
@@ -27,6 +28,9 @@ const report = await runChaos({
   minutes: Number(values.minutes),
   ...(values.grace !== undefined ? { graceSeconds: Number(values.grace) } : {}),
   ...(values.outage !== undefined ? { outageSeconds: Number(values.outage) } : {}),
+  ...(values['renew-fraction'] !== undefined
+    ? { renewFraction: Number(values['renew-fraction']) }
+    : {}),
   logLevel: values['log-level'] === 'debug' ? 'debug' : 'info',
   keepLogs: values['keep-logs'],
   log: (line) => say(`  ${line}`),
@@ -34,8 +38,8 @@ const report = await runChaos({
 
 const rows: Array<[string, string | number, string]> = [
   [
-    'leases / TTL / grace',
-    `${report.leases} / ${report.ttlSeconds} s / ${report.graceSeconds} s`,
+    'leases / TTL / grace / renewal',
+    `${report.leases} / ${report.ttlSeconds} s / ${report.graceSeconds} s / ${report.renewFraction.toFixed(2)} TTL`,
     '',
   ],
   [
@@ -67,7 +71,11 @@ const rows: Array<[string, string | number, string]> = [
   ],
   ['refused by IAM', report.refused, 'goal 0'],
   ['expired while held', report.expired, 'goal 0'],
-  ['minted vs need', `${report.minted} vs ${report.need}`, 'need = leases × (1 + run / (2/3 TTL))'],
+  [
+    'minted vs need',
+    `${report.minted} vs ${report.need}`,
+    `need = leases × (1 + run / (${report.renewFraction.toFixed(2)} TTL))`,
+  ],
   ['deletion', `${report.deleteSeconds} s`, `${report.leasesLeft} leases left`],
   [
     'left valid after deletion',
