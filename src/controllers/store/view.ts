@@ -31,6 +31,7 @@ import {
   viaView,
 } from './view-keys.ts';
 import type { RemoteViewMetrics } from './view-metrics.ts';
+import { type Flight, settled, ValueReads, type Warmer } from './view-reads.ts';
 
 export { type SourceState, sourceKey, viaView } from './view-keys.ts';
 
@@ -88,34 +89,12 @@ const FIRST_POLL_MAX_MS = 5_000;
 const ADMIT_AHEAD_MS = 1_000;
 const MIN_ADMITTED = 8;
 
-/** A resource waiting for the reads its sync needs (see warm). */
-interface Warmer {
-  remaining: number;
-  done: () => void;
-}
-
-/** A value read asked for and not finished: waiting for its turn, or in the client. */
-interface Flight {
-  /** Its key in #flights: the canonical key, or the name key of a name not resolved yet. */
-  id: string;
-  ref: SecretRef;
-  key: string | undefined;
-  reason: string;
-  warmers: Warmer[];
-  /** Made when a reader asks (warmers need none). */
-  result?: Promise<RemoteSecret>;
-  settle?: { resolve: (secret: RemoteSecret) => void; reject: (err: unknown) => void };
-}
-
 export class RemoteView {
   readonly #o: RemoteViewOptions;
   readonly #entries = new Map<string, Entry>();
   /** Name references resolved to the canonical (ID) key. */
   readonly #aliases = new Map<string, string>();
-  readonly #flights = new Map<string, Flight>();
-  /** Value reads handed to the client and not finished; reads waiting for their turn. */
-  #admitted = 0;
-  readonly #queue: Flight[] = [];
+  readonly #reads: ValueReads;
   readonly #tracked = new Map<string, Tracked>();
   /** Canonical key -> resources whose recorded sources include it. */
   readonly #users = new Map<string, Set<string>>();
@@ -130,6 +109,10 @@ export class RemoteView {
 
   constructor(options: RemoteViewOptions) {
     this.#o = options;
+    this.#reads = new ValueReads(
+      () => this.#admitLimit(),
+      (f) => this.#fetchValue(f.ref, f.key, f.reason),
+    );
     if (options.pollIntervalMs > 0) {
       this.#schedule(Math.min(options.pollIntervalMs, FIRST_POLL_MAX_MS));
     }
@@ -153,7 +136,7 @@ export class RemoteView {
    * sync of thousands of resources at the provider's pace.
    */
   get backlogged(): boolean {
-    return this.#queue.length > 0 || (this.#o.client.backlogMs ?? 0) >= 1_000;
+    return this.#reads.waiting > 0 || (this.#o.client.backlogMs ?? 0) >= 1_000;
   }
 
   /** Number of values held. */
@@ -166,7 +149,7 @@ export class RemoteView {
     this.#stopped = true;
     this.#timer?.();
     // Reads waiting for their turn go on as they would have (their readers are waiting).
-    for (const flight of this.#queue.splice(0)) this.#launch(flight);
+    this.#reads.flush();
     this.#entries.clear();
     this.#aliases.clear();
     this.#tracked.clear();
@@ -217,8 +200,8 @@ export class RemoteView {
       if (key === undefined) {
         // A name not resolved yet (the list may be needed): the reader's own path.
         warmer.remaining++;
-        const settled = () => this.#settled(warmer);
-        this.#read(ref, maxAgeMs, undefined).then(settled, settled);
+        const done = () => settled(warmer);
+        this.#read(ref, maxAgeMs, undefined).then(done, done);
         continue;
       }
       const entry = this.#entries.get(key);
@@ -227,11 +210,6 @@ export class RemoteView {
       this.#flight(ref, key, readReason(entry, maxAgeMs)).warmers.push(warmer);
     }
     return warmer.remaining > 0;
-  }
-
-  #settled(warmer: Warmer): void {
-    warmer.remaining--;
-    if (warmer.remaining === 0) warmer.done();
   }
 
   /**
@@ -330,13 +308,7 @@ export class RemoteView {
     const entry = key === undefined ? undefined : this.#entries.get(key);
     if (entry && isFresh(entry, maxAgeMs, this.#o.clock.now())) return entry.secret;
     const flight = this.#flight(ref, key, readReason(entry, maxAgeMs));
-    if (!flight.result) {
-      flight.result = new Promise<RemoteSecret>((resolve, reject) => {
-        flight.settle = { resolve, reject };
-      });
-      flight.result.catch(() => {}); // a reader that gave up leaves it unobserved
-    }
-    return untilAborted(flight.result, opts?.signal);
+    return untilAborted(this.#reads.result(flight), opts?.signal);
   }
 
   /**
@@ -344,40 +316,12 @@ export class RemoteView {
    * client when fewer than about a second of reads are there (see ADMIT_AHEAD_MS), else waits.
    */
   #flight(ref: SecretRef, key: string | undefined, reason: string): Flight {
-    const id = key ?? nameKey(ref.type, ref.group, ref.name ?? '');
-    let flight = this.#flights.get(id);
-    if (!flight) {
-      flight = { id, ref, key, reason, warmers: [] };
-      this.#flights.set(id, flight);
-      if (this.#queue.length === 0 && this.#admitted < this.#admitLimit()) this.#launch(flight);
-      else this.#queue.push(flight);
-    }
-    return flight;
+    return this.#reads.start(key ?? nameKey(ref.type, ref.group, ref.name ?? ''), ref, key, reason);
   }
 
   #admitLimit(): number {
     const qps = this.#o.client.requestsPerSecond;
     return qps === undefined ? Infinity : Math.max(MIN_ADMITTED, (qps * ADMIT_AHEAD_MS) / 1000);
-  }
-
-  #launch(flight: Flight): void {
-    this.#admitted++;
-    this.#fetchValue(flight.ref, flight.key, flight.reason).then(
-      (secret) => this.#landed(flight, () => flight.settle?.resolve(secret)),
-      (err: unknown) => this.#landed(flight, () => flight.settle?.reject(err)),
-    );
-  }
-
-  /** A read finished (its value, if any, is held by now): its callers, its waiters, the next. */
-  #landed(flight: Flight, answer: () => void): void {
-    this.#flights.delete(flight.id);
-    answer();
-    for (const warmer of flight.warmers) this.#settled(warmer);
-    this.#admitted--;
-    const limit = this.#admitLimit();
-    while (this.#queue.length > 0 && this.#admitted < limit) {
-      this.#launch(this.#queue.shift() as Flight);
-    }
   }
 
   async #fetchValue(ref: SecretRef, key: string | undefined, reason: string) {
