@@ -45,13 +45,13 @@ export interface ChaosOptions {
   /** The chaos itself; set-up and the final deletion come on top. */
   minutes: number;
   /** How long a replaced key stays valid. Default: TTL / 10, at least 3 s. */
+  graceSeconds?: number;
   /**
    * The leases' spec.renewFraction (default: the spec's own, 2/3). Every fault must fit in what
    * is left of a key after its renewal point, TTL x (1 - fraction): while the API server is down
    * no Secret can take a new key, and a leader handover adds a lease duration after it is back.
    */
   renewFraction?: number;
-  graceSeconds?: number;
   /** Seconds between kills, drawn uniformly (from the moment the operator is back). Default [4, 15]. */
   killIntervalSeconds?: [number, number];
   /** Seconds a killed process stays down before it is started again. Default [0.5, 3]. */
