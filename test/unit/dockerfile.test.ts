@@ -129,16 +129,29 @@ describe('Dockerfile', () => {
     for (const env of only(runtime, 'ENV')) expect(env.args).not.toContain('NODE_OPTIONS');
   });
 
-  it('limits glibc malloc arenas as `npm start` does, leaving a value set on the pod alone', () => {
-    // npm start: `MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} exec node ...` (a value in the
-    // environment wins); the image: `ENV MALLOC_ARENA_MAX=2` (a pod's env overrides it).
+  it('tunes glibc malloc as `npm start` does, leaving a value set on the pod alone', () => {
+    // npm start: `NAME=${NAME:-value} ... exec node ...` (a value in the environment wins); the
+    // image: `ENV NAME=value` (a pod's env overrides it). README, "Memory": at most two arenas,
+    // and fixed mmap and trim thresholds instead of glibc's dynamic ones.
     const start = pkg.scripts.start ?? '';
-    const fromStart = /^MALLOC_ARENA_MAX=\$\{MALLOC_ARENA_MAX:-(\d+)\} exec node /.exec(start)?.[1];
-    expect(fromStart, 'npm start sets a default MALLOC_ARENA_MAX before exec').toBeDefined();
-    const fromImage = only(runtime, 'ENV')
-      .map((env) => /^MALLOC_ARENA_MAX=(\S+)$/.exec(env.args.trim())?.[1])
-      .filter((value) => value !== undefined);
-    expect(fromImage).toEqual([fromStart]);
+    const fromStart = new Map<string, string>();
+    for (const word of start.slice(0, start.indexOf(' exec node ')).split(/\s+/)) {
+      const m = /^(\w+)=\$\{\1:-([^}]+)\}$/.exec(word);
+      expect(m, `npm start: ${word} is not NAME=\${NAME:-default}`).not.toBeNull();
+      if (m?.[1] && m[2]) fromStart.set(m[1], m[2]);
+    }
+    expect([...fromStart.keys()].sort()).toEqual([
+      'MALLOC_ARENA_MAX',
+      'MALLOC_MMAP_THRESHOLD_',
+      'MALLOC_TRIM_THRESHOLD_',
+    ]);
+    const fromImage = new Map(
+      only(runtime, 'ENV')
+        .map((env) => /^(MALLOC_\w+)=(\S+)$/.exec(env.args.trim()))
+        .filter((m) => m !== null)
+        .map((m) => [m[1], m[2]] as const),
+    );
+    expect(fromImage).toEqual(fromStart);
   });
 
   it('runs as a non-root user and leaves health to Kubernetes probes', () => {
