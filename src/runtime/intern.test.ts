@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { intern, internAny, internedCount, resourceId } from './intern.ts';
+import { intern, internAny, internedCount, resourceId, shareFlat } from './intern.ts';
 
 describe('intern', () => {
   it('holds one entry per distinct string and returns an equal string', () => {
@@ -27,5 +27,21 @@ describe('intern', () => {
   it('keys a resource as namespace/name, /name without a namespace', () => {
     expect(resourceId({ namespace: 'team', name: 'db' })).toBe('team/db');
     expect(resourceId({ name: 'global' })).toBe('/global');
+  });
+
+  it('shares flat objects of equal content and order, frozen, and leaves the rest alone', () => {
+    const first = shareFlat({ id: 'share-test', type: 'arbitrary', n: 1, ok: true });
+    const second = shareFlat({ id: 'share-test', type: 'arbitrary', n: 1, ok: true });
+    expect(second).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    // Another value or another order is another object.
+    expect(shareFlat({ id: 'share-test', type: 'kv', n: 1, ok: true })).not.toBe(first);
+    expect(shareFlat({ type: 'arbitrary', id: 'share-test', n: 1, ok: true })).not.toBe(first);
+    // Nested, empty and array values are returned as they are, not frozen.
+    for (const other of [{ a: { b: 1 } }, {}, ['x']]) {
+      expect(shareFlat(other)).toBe(other);
+      expect(Object.isFrozen(other)).toBe(false);
+    }
+    expect(shareFlat(undefined)).toBeUndefined();
   });
 });

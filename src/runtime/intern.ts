@@ -34,3 +34,26 @@ export function internedCount(): number {
 export function resourceId(metadata: { namespace?: string | undefined; name: string }): string {
   return intern(`${metadata.namespace ?? ''}/${metadata.name}`);
 }
+
+let shared = new Map<string, object>();
+
+/**
+ * The shared, frozen copy of a flat object (every value a string, number, boolean or null) with
+ * the same properties in the same order: `{ kind, name }` of a store, a remote reference, a
+ * source's ID and date, which thousands of cached resources repeat. `obj` itself, frozen, the
+ * first time; anything else (nested, arrays, empty) is returned as it is. Frozen because one
+ * copy is held by many: writing to it throws instead of changing every holder. Bounded as
+ * `intern` is.
+ */
+export function shareFlat<T>(obj: T): T {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return obj;
+  const values = Object.values(obj);
+  if (values.length === 0) return obj;
+  for (const v of values) if (typeof v === 'object' && v !== null) return obj;
+  const key = JSON.stringify(obj);
+  const known = shared.get(key);
+  if (known !== undefined) return known as T;
+  if (shared.size >= MAX_ENTRIES) shared = new Map();
+  shared.set(key, Object.freeze(obj));
+  return obj;
+}

@@ -58,6 +58,31 @@ describe('compactExternalSecret', () => {
     expect(internedCount()).toBe(before + 2);
   });
 
+  it('gives resources that repeat a small object one frozen copy of it', () => {
+    const [a, b] = [compactExternalSecret(resource()), compactExternalSecret(resource())];
+    expect(b.spec.storeRef).toBe(a.spec.storeRef);
+    expect(b.spec.target).toBe(a.spec.target);
+    expect(b.spec.data[0]?.remoteRef).toBe(a.spec.data[0]?.remoteRef);
+    expect(b.status.sources[0]).toBe(a.status.sources[0]);
+    expect(Object.isFrozen(a.spec.data[1]?.remoteRef)).toBe(true);
+    expect(() => {
+      (a.spec.storeRef as { name: string }).name = 'other';
+    }).toThrow(TypeError);
+    // The objects that hold them stay each resource's own, and differing content is not shared.
+    expect(b.spec.data).not.toBe(a.spec.data);
+    const other = resource();
+    other.spec.data[0] = {
+      secretKey: 'user',
+      remoteRef: { id: 'compact-test-id-3', type: 'arbitrary' },
+    };
+    expect(compactExternalSecret(other).spec.data[0]?.remoteRef).not.toBe(
+      a.spec.data[0]?.remoteRef,
+    );
+    expect(compactExternalSecret(other).spec.data[0]?.remoteRef).toEqual(
+      other.spec.data[0]?.remoteRef,
+    );
+  });
+
   it('takes any shape without throwing (invalid resources are cached too)', () => {
     const odd = [
       {},

@@ -7,6 +7,7 @@
 // Two kinds of reads never go through the view: iam_credentials (a read mints a key that one
 // resource alone must own) and versions other than `current` (read as asked, every time).
 import type { Cancel, Clock } from '../../runtime/clock.ts';
+import { shareFlat } from '../../runtime/intern.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import {
   isNotFound,
@@ -71,8 +72,10 @@ interface Entry {
 interface Tracked {
   sources: SourceState[];
   /** Secret types this resource's dataFrom.find lists ('*': every type but iam_credentials). */
-  finds: SecretType[];
+  finds: readonly SecretType[];
 }
+
+const NO_FINDS: readonly SecretType[] = Object.freeze([]);
 
 /** How long a value no resource has synced from yet is kept (see #sweep). */
 const UNCLAIMED_KEEP_MS = 10 * 60_000;
@@ -219,7 +222,12 @@ export class RemoteView {
    */
   track(resource: string, sources: SourceState[], finds: SecretType[], synced: boolean): void {
     const before = this.#tracked.get(resource);
-    this.#tracked.set(resource, { sources, finds });
+    // Kept for as long as the resource exists: the sources as the shared copies its cached
+    // status holds too (thousands of resources read the same secrets), no array for no finds.
+    this.#tracked.set(resource, {
+      sources: sources.map(shareFlat),
+      finds: finds.length > 0 ? finds : NO_FINDS,
+    });
     if (synced) this.#changed.delete(resource);
     const now = new Set(sources.map((s) => sourceKey(s.type, s.group, s.id)));
     for (const key of now) {
