@@ -37,8 +37,10 @@ describe('intern', () => {
     // Another value or another order is another object.
     expect(shareFlat({ id: 'share-test', type: 'kv', n: 1, ok: true })).not.toBe(first);
     expect(shareFlat({ type: 'arbitrary', id: 'share-test', n: 1, ok: true })).not.toBe(first);
-    // Nested, empty and array values are returned as they are, not frozen.
-    for (const other of [{ a: { b: 1 } }, {}, ['x']]) {
+    // Nested, empty and array values are returned as they are, not frozen; so are objects whose
+    // key would lose a value (an undefined property, NaN), which would share with another.
+    const withUndefined = { id: 'share-test', type: 'arbitrary', n: 1, ok: true, group: undefined };
+    for (const other of [{ a: { b: 1 } }, {}, ['x'], withUndefined, { n: Number.NaN }]) {
       expect(shareFlat(other)).toBe(other);
       expect(Object.isFrozen(other)).toBe(false);
     }

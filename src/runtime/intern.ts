@@ -48,12 +48,21 @@ let shared = new Map<string, object>();
 export function shareFlat<T>(obj: T): T {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return obj;
   const values = Object.values(obj);
-  if (values.length === 0) return obj;
-  for (const v of values) if (typeof v === 'object' && v !== null) return obj;
-  const key = JSON.stringify(obj);
+  if (values.length === 0 || !values.every(isJsonScalar)) return obj;
+  const key = JSON.stringify(obj); // exact for these values: no two such objects share a key
   const known = shared.get(key);
   if (known !== undefined) return known as T;
   if (shared.size >= MAX_ENTRIES) shared = new Map();
   shared.set(key, Object.freeze(obj));
   return obj;
+}
+
+/** A value JSON.stringify writes as itself (undefined would be dropped, NaN written as null). */
+function isJsonScalar(value: unknown): boolean {
+  return (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }
