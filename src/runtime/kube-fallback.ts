@@ -14,9 +14,9 @@ export async function clientNodeAuth(config: LoadedKubeConfig): Promise<AuthSour
   const pools = reuseConnections(kc);
   const plain = new Agent({ connect: { keepAlive: true, keepAliveInitialDelay: 30_000 } });
   return {
-    async auth(url, method) {
+    async auth(href, method) {
       const verb = (HttpMethod as Record<string, string>)[method] ?? HttpMethod.GET;
-      const ctx = new RequestContext(url.toString(), verb as (typeof HttpMethod)['GET']);
+      const ctx = new RequestContext(href, verb as (typeof HttpMethod)['GET']);
       await kc.applySecurityAuthentication(ctx);
       const dispatcher = (ctx.getDispatcher() as Dispatcher | undefined) ?? plain;
       return { headers: { ...ctx.getHeaders() }, dispatcher };

@@ -275,7 +275,9 @@ export class KubeClient implements KubeRequester {
     // A server URL may carry a path (an API proxy): requests go below it.
     const full = base.pathname.replace(/\/$/, '') + target;
     const source = await this.authSource();
-    const { headers, dispatcher } = await source.auth(new URL(full, base), method);
+    // A string, not a URL object: only client-node's fallback reads it, and a URL parsed for
+    // every request was garbage for every other.
+    const { headers, dispatcher } = await source.auth(base.origin + full, method);
     return { origin: base.origin, full, dispatcher, headers: requestHeaders(headers, o) };
   }
 

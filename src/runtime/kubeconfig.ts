@@ -84,7 +84,8 @@ export interface RequestAuth {
 
 /** Where a request's credentials come from (ours, or client-node's for exec plugins and such). */
 export interface AuthSource {
-  auth(url: URL, method: string): Promise<RequestAuth>;
+  /** `href`: the request's whole address (only client-node's fallback looks at it). */
+  auth(href: string, method: string): Promise<RequestAuth>;
   close(): Promise<void>;
 }
 

@@ -6,7 +6,7 @@
  * are by name), are created before the operator starts as a separate process with `npm start`'s
  * flags and environment. Printed: time to all Ready, Secrets Manager requests against unique secrets and list
  * calls, the API server's raw ceiling (Secret creates per second by a minimal client, 32 in
- * flight) and the ratio, the operator's peak RSS (VmHWM) and CPU seconds, one rotation of secret 0
+ * flight) and the ratio, the operator's peak RSS (VmHWM), CPU seconds and GC pauses, one rotation of secret 0
  * reaching its resources, a steady window, new-resource latency while all are steady, and a
  * restart.
  *
@@ -518,6 +518,18 @@ async function main(): Promise<void> {
       `${firstStats.cpuSeconds.toFixed(1)} / ${((firstStats.cpuSeconds * 1000) / N).toFixed(2)}`,
     );
     row('operator peak RSS at all Ready (MiB, VmHWM)', firstStats.peakRssMiB.toFixed(0));
+    // Its own nodejs_gc_duration_seconds (main-thread pauses), read just after all Ready.
+    const gc = await Promise.all(
+      ['minor', 'major', 'incremental'].flatMap((kind) => [
+        started.counter('nodejs_gc_duration_seconds_count', `kind="${kind}"`),
+        started.counter('nodejs_gc_duration_seconds_sum', `kind="${kind}"`),
+      ]),
+    );
+    const [minorN = 0, minorS = 0, majorN = 0, majorS = 0, incN = 0, incS = 0] = gc;
+    row(
+      'operator GC pauses to all Ready: minor, major, incremental (count, s); share of its CPU',
+      `${minorN} ${minorS.toFixed(1)} s, ${majorN} ${majorS.toFixed(1)} s, ${incN} ${incS.toFixed(1)} s; ${((100 * (minorS + majorS + incS)) / firstStats.cpuSeconds).toFixed(0)} %`,
+    );
     const reconciles = await started.counter(
       'secrets_manager_operator_reconcile_total',
       'controller="externalsecret"',
