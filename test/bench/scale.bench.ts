@@ -178,14 +178,21 @@ class Operator {
 
   /** The sum of one counter's samples on the operator's /metrics whose labels contain `labels`. */
   async counter(name: string, labels = ''): Promise<number> {
-    const text = await (await fetch(this.#metricsUrl)).text();
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      if (line.startsWith(`${name}{`) && line.includes(labels)) {
-        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return (await this.counters([[name, labels]]))[0] as number;
+  }
+
+  /** `counter` for several [name, labels] at once, from one scrape of /metrics. */
+  async counters(queries: ReadonlyArray<readonly [string, string]>): Promise<number[]> {
+    const lines = (await (await fetch(this.#metricsUrl)).text()).split('\n');
+    return queries.map(([name, labels]) => {
+      let sum = 0;
+      for (const line of lines) {
+        if (line.startsWith(`${name}{`) && line.includes(labels)) {
+          sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+        }
       }
-    }
-    return sum;
+      return sum;
+    });
   }
 
   async ready(): Promise<boolean> {
@@ -519,10 +526,10 @@ async function main(): Promise<void> {
     );
     row('operator peak RSS at all Ready (MiB, VmHWM)', firstStats.peakRssMiB.toFixed(0));
     // Its own nodejs_gc_duration_seconds (main-thread pauses), read just after all Ready.
-    const gc = await Promise.all(
+    const gc = await started.counters(
       ['minor', 'major', 'incremental'].flatMap((kind) => [
-        started.counter('nodejs_gc_duration_seconds_count', `kind="${kind}"`),
-        started.counter('nodejs_gc_duration_seconds_sum', `kind="${kind}"`),
+        ['nodejs_gc_duration_seconds_count', `kind="${kind}"`] as const,
+        ['nodejs_gc_duration_seconds_sum', `kind="${kind}"`] as const,
       ]),
     );
     const [minorN = 0, minorS = 0, majorN = 0, majorS = 0, incN = 0, incS = 0] = gc;
@@ -535,9 +542,9 @@ async function main(): Promise<void> {
       'controller="externalsecret"',
     );
     const reasons = ['first', 'changed', 'stale', 'forced'];
-    const byReason = await Promise.all(
-      reasons.map((r) =>
-        started.counter('secrets_manager_operator_remote_view_value_reads_total', `reason="${r}"`),
+    const byReason = await started.counters(
+      reasons.map(
+        (r) => ['secrets_manager_operator_remote_view_value_reads_total', `reason="${r}"`] as const,
       ),
     );
     row('store view value reads by reason (first, changed, stale, forced)', byReason.join(', '));
