@@ -2,6 +2,7 @@
 // continue token expired is started again, and cached objects carry no managedFields.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Informer, LAST_APPLIED_ANNOTATION, type RestartReason, trimObject } from './informer.ts';
+import { internedCount } from './intern.ts';
 import { KubeHttpError } from './kube.ts';
 import { createLogger } from './logger.ts';
 import { FakeClock } from './testing/fake-clock.ts';
@@ -112,5 +113,36 @@ describe('trimObject', () => {
     expect(Object.keys(obj.metadata)).toEqual(['name']);
     expect(trimObject(null)).toBe(null);
     expect(trimObject({ kind: 'Status' })).toEqual({ kind: 'Status' });
+  });
+  it('shares the timestamps and condition fields that resources repeat, changing no value', () => {
+    // Two objects parsed apart, as two watch events are: equal strings, separate copies.
+    const json = (name: string) =>
+      JSON.stringify({
+        metadata: { name, creationTimestamp: '2031-01-02T03:04:05Z' },
+        status: {
+          refreshTime: '2031-01-02T03:04:06Z',
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'SecretSynced',
+              message: `2 keys from SecretStore trim-test-${process.pid}/sm`,
+              lastTransitionTime: '2031-01-02T03:04:07Z',
+            },
+          ],
+        },
+      });
+    const before = internedCount();
+    const a = trimObject(JSON.parse(json('a')));
+    const afterOne = internedCount();
+    const b = trimObject(JSON.parse(json('b')));
+    // The first object's five repeated strings entered the table; the second's were found there.
+    expect(afterOne - before).toBe(7);
+    expect(internedCount()).toBe(afterOne);
+    expect(b).toEqual({
+      ...(a as object),
+      metadata: { ...(a as { metadata: object }).metadata, name: 'b' },
+    });
+    expect(JSON.parse(json('b'))).toEqual(b);
   });
 });

@@ -55,8 +55,8 @@ export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-confi
  * Drops, in place, what no controller reads but every object carries: `metadata.managedFields`
  * (server-side apply bookkeeping, often larger than the spec) and kubectl's last-applied
  * annotation. Informers cache thousands of objects; these two fields were most of each. The
- * strings objects repeat (apiVersion, kind, namespace, labels, owners' kinds) become one shared
- * copy (see `intern`).
+ * strings objects repeat (apiVersion, kind, namespace, labels, owners' kinds, creation and
+ * condition times, condition reasons and messages) become one shared copy (see `intern`).
  */
 export function trimObject(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null) return raw;
@@ -76,6 +76,8 @@ export function trimObject(raw: unknown): unknown {
     if (Object.keys(m.annotations).length === 0) delete m.annotations;
   }
   if (m.namespace !== undefined) m.namespace = internAny(m.namespace);
+  // Timestamps to the second: thousands of objects created or synced in the same second.
+  if (m.creationTimestamp !== undefined) m.creationTimestamp = internAny(m.creationTimestamp);
   if (typeof m.labels === 'object' && m.labels !== null) {
     for (const key of Object.keys(m.labels)) m.labels[key] = internAny(m.labels[key]);
   }
@@ -86,8 +88,29 @@ export function trimObject(raw: unknown): unknown {
       owner.kind = internAny(owner.kind);
     }
   }
+  trimStatus((raw as { status?: unknown }).status);
   return raw;
 }
+
+/**
+ * The status fields the operator's kinds repeat across resources: conditions (a Ready
+ * condition's reason and message are the same for every resource synced from one store, its
+ * time the same for all synced in one second) and the last refresh time.
+ */
+function trimStatus(status: unknown): void {
+  if (typeof status !== 'object' || status === null) return;
+  const s = status as { conditions?: unknown; refreshTime?: unknown };
+  if (s.refreshTime !== undefined) s.refreshTime = internAny(s.refreshTime);
+  if (!Array.isArray(s.conditions)) return;
+  for (const condition of s.conditions as Array<Record<string, unknown>>) {
+    if (typeof condition !== 'object' || condition === null) continue;
+    for (const field of CONDITION_FIELDS) {
+      if (condition[field] !== undefined) condition[field] = internAny(condition[field]);
+    }
+  }
+}
+
+const CONDITION_FIELDS = ['type', 'status', 'reason', 'message', 'lastTransitionTime'] as const;
 
 /** Validates the metadata every object must have; the rest is the controller's to parse. */
 export function parseKubeObject(raw: unknown): KubeObject {

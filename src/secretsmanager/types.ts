@@ -203,7 +203,6 @@ export interface SecretMetadata {
   groupId: string;
   labels: string[];
   description?: string;
-  crn?: string;
   createdAt?: string;
   updatedAt?: string;
   expiresAt?: string;
@@ -279,7 +278,6 @@ export function toMetadata(d: MetadataData): SecretMetadata {
     groupId: d.secret_group_id || 'default',
     labels: d.labels ?? [],
     ...(d.description ? { description: d.description } : {}),
-    ...(d.crn ? { crn: d.crn } : {}),
     ...(d.creation_date ? { createdAt: d.creation_date } : {}),
     ...(d.last_update_date ? { updatedAt: d.last_update_date } : {}),
     ...(d.expiration_date ? { expiresAt: d.expiration_date } : {}),
