@@ -122,7 +122,7 @@ describe('Dockerfile', () => {
     const argv = execForm(only(runtime, 'ENTRYPOINT').at(-1)!) ?? [];
     const words = (pkg.scripts.start ?? '').split(/\s+/);
     const startFlags = words.slice(words.indexOf('node') + 1, words.indexOf('src/main.ts'));
-    expect(startFlags).toContain('--heap-growing-percent=50');
+    expect(startFlags).toContain('--heap-growing-percent=30');
     // V8's memory-over-speed mode (README, "Memory"): about 20 MiB off a first sync's peak at
     // 10,000 resources and about 40 MiB off what the operator holds afterwards.
     expect(startFlags).toContain('--optimize-for-size');
