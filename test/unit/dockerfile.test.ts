@@ -250,19 +250,27 @@ describe('the image entry point, built and laid out as the runtime stage does', 
   const builtins = new Set(builtinModules);
   const isBuiltin = (s: string) => s.startsWith('node:') || builtins.has(s);
 
-  it('loads nothing outside the production dependencies and Node built-ins', () => {
-    const seen = new Set<string>();
+  /**
+   * The bundle files reached from dist/main.js through the loads `follow` picks, and the
+   * packages those files load that way.
+   */
+  function walk(follow: (found: ReturnType<typeof loads>) => string[]) {
+    const files = new Set<string>();
     const packages = new Set<string>();
     const visit = (file: string) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const found = loads(file);
-      for (const s of [...found.static, ...found.dynamic, ...found.required]) {
+      if (files.has(file)) return;
+      files.add(file);
+      for (const s of follow(loads(file))) {
         if (s.startsWith('.')) visit(resolve(dirname(file), s));
         else if (!isBuiltin(s)) packages.add(packageOf(s));
       }
     };
     visit(join(app, 'dist/main.js'));
+    return { files, packages };
+  }
+
+  it('loads nothing outside the production dependencies and Node built-ins', () => {
+    const { packages } = walk((found) => [...found.static, ...found.dynamic, ...found.required]);
     // What the bundle leaves to node_modules: undici's parts, the YAML parser and cron-parser
     // (createRequire) and client-node (the fallback's dynamic import). The scan must see them,
     // or it would pass without looking; the bundled packages must not be loaded again.
@@ -278,17 +286,7 @@ describe('the image entry point, built and laid out as the runtime stage does', 
 
   it('bundles the operator into one module, client-node left to a dynamic import', () => {
     // What Node loads at start: dist/main.js and what it imports statically, transitively.
-    const atStart = new Set<string>();
-    const packages = new Set<string>();
-    const visit = (file: string) => {
-      if (atStart.has(file)) return;
-      atStart.add(file);
-      for (const s of loads(file).static) {
-        if (s.startsWith('.')) visit(resolve(dirname(file), s));
-        else if (!isBuiltin(s)) packages.add(packageOf(s));
-      }
-    };
-    visit(join(app, 'dist/main.js'));
+    const { files: atStart, packages } = walk((found) => found.static);
     expect(atStart.size).toBeLessThanOrEqual(3);
     expect([...packages]).toEqual([]);
     const fallback = [...atStart].flatMap((file) => loads(file).dynamic);
