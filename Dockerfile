@@ -51,9 +51,9 @@ EXPOSE 8080 8081
 # at its peak, for about a sixth more CPU during the burst), an old generation that grows by 30%
 # before the next full collection (V8 otherwise lets it grow up to 4x: ~120 MiB more peak RSS at
 # a first sync of 10,000 than growing by half, and 30% took 11-16 MiB more off it for about 8%
-# more CPU), and no Maglev, V8's middle compiler tier, whose compilations
-# left about 10 MiB more native memory in the process (at the peak of that first sync and after
-# it; hot code still reaches TurboFan, for no difference in CPU measured). On the command line,
-# since V8 refuses the second in NODE_OPTIONS, and so that a NODE_OPTIONS set on the pod adds to
-# them instead of replacing them.
+# more CPU), and no Maglev, V8's middle compiler tier, whose compilations left about 10 MiB
+# more native memory in the process (at the peak of that first sync and after it; hot code still
+# reaches TurboFan, for no difference in CPU measured). On the command line, since V8 refuses the
+# second in NODE_OPTIONS, and so that a NODE_OPTIONS set on the pod adds to them instead of
+# replacing them.
 ENTRYPOINT ["/nodejs/bin/node", "--optimize-for-size", "--heap-growing-percent=30", "--no-maglev", "dist/main.js"]

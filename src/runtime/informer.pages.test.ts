@@ -115,19 +115,21 @@ describe('trimObject', () => {
     expect(trimObject({ kind: 'Status' })).toEqual({ kind: 'Status' });
   });
   it('shares the timestamps and condition fields that resources repeat, changing no value', () => {
-    // Two objects parsed apart, as two watch events are: equal strings, separate copies.
+    // Two objects parsed apart, as two watch events are: equal strings, separate copies. Each
+    // value is new to the table (no other test interned it), so the counts below are exact.
+    const tag = `trim-test-${process.pid}-${Date.now()}`;
     const json = (name: string) =>
       JSON.stringify({
-        metadata: { name, creationTimestamp: '2031-01-02T03:04:05Z' },
+        metadata: { name, creationTimestamp: `2031-01-02T03:04:05Z ${tag}` },
         status: {
-          refreshTime: '2031-01-02T03:04:06Z',
+          refreshTime: `2031-01-02T03:04:06Z ${tag}`,
           conditions: [
             {
-              type: 'Ready',
-              status: 'True',
-              reason: 'SecretSynced',
-              message: `2 keys from SecretStore trim-test-${process.pid}/sm`,
-              lastTransitionTime: '2031-01-02T03:04:07Z',
+              type: `Ready ${tag}`,
+              status: `True ${tag}`,
+              reason: `SecretSynced ${tag}`,
+              message: `2 keys from SecretStore ${tag}/sm`,
+              lastTransitionTime: `2031-01-02T03:04:07Z ${tag}`,
             },
           ],
         },
@@ -136,7 +138,7 @@ describe('trimObject', () => {
     const a = trimObject(JSON.parse(json('a')));
     const afterOne = internedCount();
     const b = trimObject(JSON.parse(json('b')));
-    // The first object's five repeated strings entered the table; the second's were found there.
+    // The first object's seven repeated strings entered the table; the second's were found there.
     expect(afterOne - before).toBe(7);
     expect(internedCount()).toBe(afterOne);
     expect(b).toEqual({

@@ -88,16 +88,18 @@ export function trimObject(raw: unknown): unknown {
       owner.kind = internAny(owner.kind);
     }
   }
-  trimStatus((raw as { status?: unknown }).status);
+  shareStatusStrings((raw as { status?: unknown }).status);
   return raw;
 }
 
+const CONDITION_FIELDS = ['type', 'status', 'reason', 'message', 'lastTransitionTime'] as const;
+
 /**
- * The status fields the operator's kinds repeat across resources: conditions (a Ready
- * condition's reason and message are the same for every resource synced from one store, its
- * time the same for all synced in one second) and the last refresh time.
+ * The status fields the operator's kinds repeat across resources, as shared strings: conditions
+ * (a Ready condition's reason and message are the same for every resource synced from one
+ * store, its time the same for all synced in one second) and the last refresh time.
  */
-function trimStatus(status: unknown): void {
+function shareStatusStrings(status: unknown): void {
   if (typeof status !== 'object' || status === null) return;
   const s = status as { conditions?: unknown; refreshTime?: unknown };
   if (s.refreshTime !== undefined) s.refreshTime = internAny(s.refreshTime);
@@ -109,8 +111,6 @@ function trimStatus(status: unknown): void {
     }
   }
 }
-
-const CONDITION_FIELDS = ['type', 'status', 'reason', 'message', 'lastTransitionTime'] as const;
 
 /** Validates the metadata every object must have; the rest is the controller's to parse. */
 export function parseKubeObject(raw: unknown): KubeObject {
