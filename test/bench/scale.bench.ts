@@ -6,9 +6,10 @@
  * are by name), are created before the operator starts as a separate process with `npm start`'s
  * flags and environment. Printed: time to all Ready, Secrets Manager requests against unique secrets and list
  * calls, the API server's raw ceiling (Secret creates per second by a minimal client, 32 in
- * flight) and the ratio, the operator's peak RSS (VmHWM), CPU seconds and GC pauses, one rotation of secret 0
- * reaching its resources, a steady window, new-resource latency while all are steady, and a
- * restart.
+ * flight) and the ratio, the operator's peak RSS (VmHWM), CPU seconds and GC pauses, how the CPU
+ * was shared among the run's processes during the ceiling and the first sync (and the API
+ * server's CPU per first sync in each), one rotation of secret 0 reaching its resources, a
+ * steady window, new-resource latency while all are steady, and a restart.
  *
  *   --poll-interval 60s   the store's spec.pollInterval
  *   --steady-seconds 600  the steady-state window (60 for a quick run)
@@ -24,6 +25,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -37,6 +39,9 @@ import type { KubeClient } from '../../src/runtime/kubeclient.ts';
 import { startEnv, startFlags } from './operator-process.ts';
 import {
   benchCluster,
+  type CpuSnapshot,
+  cpuBetween,
+  cpuSnapshot,
   createBenchStore,
   freePort,
   inParallel,
@@ -129,6 +134,10 @@ class Emulator {
       body: JSON.stringify({ payload }),
     });
     if (!res.ok) throw new Error(`rotate: ${res.status}`);
+  }
+
+  get pid(): number {
+    return this.#proc.pid as number;
   }
 
   stop(): void {
@@ -282,7 +291,12 @@ async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
  * namespace (not watched by the operator). No watches, no Secrets Manager: what the API server
  * allows an operator that does nothing else.
  */
-async function syncCeiling(core: CoreV1Api, raw: KubeClient, count: number): Promise<number> {
+async function syncCeiling(
+  core: CoreV1Api,
+  raw: KubeClient,
+  count: number,
+  processes: () => Array<{ name: string; pid: number }>,
+): Promise<{ perSecond: number; cpu: ReturnType<typeof cpuBetween>; start: CpuSnapshot }> {
   const namespace = `scale-mix-${randomBytes(3).toString('hex')}`;
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   const group = { group: GROUP, version: VERSION, namespace, plural: PLURALS.ExternalSecret };
@@ -310,6 +324,7 @@ async function syncCeiling(core: CoreV1Api, raw: KubeClient, count: number): Pro
     },
   );
   const hash = randomBytes(32).toString('hex');
+  const cpuBefore = cpuSnapshot(processes());
   const start = performance.now();
   await inParallel(
     Array.from({ length: count }, (_, i) => i),
@@ -385,8 +400,22 @@ async function syncCeiling(core: CoreV1Api, raw: KubeClient, count: number): Pro
     },
   );
   const perSecond = count / ((performance.now() - start) / 1000);
+  const cpu = cpuBetween(cpuBefore, cpuSnapshot(processes()));
   await deleteNamespace(core, namespace);
-  return perSecond;
+  return { perSecond, cpu, start: cpuBefore };
+}
+
+/** Milliseconds of the API server's CPU per first sync, from a stretch's CPU shares. */
+function apiServerMsPer(cpu: ReturnType<typeof cpuBetween>, syncs: number): string {
+  const api = cpu.find((p) => p.name === 'kube-apiserver');
+  return api ? ((api.seconds * 1000) / syncs).toFixed(1) : 'not measured (reused control plane)';
+}
+
+/** `name cores, ...` for the processes that used the CPU in a stretch, busiest first. */
+function coresLine(cpu: ReturnType<typeof cpuBetween>, snapshotStart: CpuSnapshot): string {
+  if (!snapshotStart.seconds.has('kube-apiserver')) return 'not measured (reused control plane)';
+  const sum = cpu.reduce((total, p) => total + p.cores, 0);
+  return `${cpu.map((p) => `${p.name} ${p.cores.toFixed(2)}`).join(', ')}; sum ${sum.toFixed(2)} of ${availableParallelism()}`;
 }
 
 async function main(): Promise<void> {
@@ -411,11 +440,19 @@ async function main(): Promise<void> {
     const raw = loadKubeConfig(cluster.kubeconfigPath);
     const ceiling = await rawCeiling(core, raw, Math.min(N, 3000));
     row('API server raw ceiling (Secret creates/s, 32 in flight)', ceiling.toFixed(0));
-    const mix = await syncCeiling(core, raw, Math.min(N, 2000));
+    // Every process of the run but the operator: the control plane's, the emulator, this one.
+    const processes = () => [
+      ...(cluster.processes?.() ?? []),
+      { name: 'emulator', pid: emulator.pid },
+      { name: 'bench', pid: process.pid },
+    ];
+    const mixRun = await syncCeiling(core, raw, Math.min(N, 2000), processes);
+    const mix = mixRun.perSecond;
     row(
       "API server ceiling for a first sync's calls (create-only apply + status patch), 32 in flight (syncs/s)",
       `${mix.toFixed(0)} (all Ready in ${(N / mix).toFixed(1)} s)`,
     );
+    row('CPU during that ceiling run (cores, by process)', coresLine(mixRun.cpu, mixRun.start));
 
     const namespace = `scale-${randomBytes(3).toString('hex')}`;
     await core.createNamespace({ body: { metadata: { name: namespace } } });
@@ -503,9 +540,15 @@ async function main(): Promise<void> {
     const metricsPort = await freePort();
     const started = new Operator(cluster.kubeconfigPath, namespace, metricsPort, await freePort());
     operator = started;
+    const withOperator = () => [
+      ...processes(),
+      { name: 'operator', pid: started.proc.pid as number },
+    ];
+    const cpuAtStart = cpuSnapshot(withOperator());
     await until(`all ${N} Ready`, () => ready.size >= N, 60 * 60_000, 250);
     const allReadyS = (performance.now() - operator.startedAt) / 1000;
     const firstStats = operator.stats();
+    const firstCpu = cpuBetween(cpuAtStart, cpuSnapshot(withOperator()));
     const first = diff(requestKinds(await emulator.counters()), before);
     row('time to all Ready from operator start (s)', allReadyS.toFixed(1));
     row(
@@ -520,6 +563,11 @@ async function main(): Promise<void> {
       "first syncs/s by the operator vs the first-sync calls' ceiling",
       `${(N / allReadyS).toFixed(0)} vs ${mix.toFixed(0)} (ratio ${(N / allReadyS / mix).toFixed(2)})`,
     );
+    row(
+      "API server CPU per first sync (ms): the ceiling's calls alone vs the operator's run",
+      `${apiServerMsPer(mixRun.cpu, Math.min(N, 2000))} vs ${apiServerMsPer(firstCpu, N)}`,
+    );
+    row('CPU during the first sync (cores, by process)', coresLine(firstCpu, cpuAtStart));
     row(
       'operator CPU seconds to all Ready / per first sync (ms)',
       `${firstStats.cpuSeconds.toFixed(1)} / ${((firstStats.cpuSeconds * 1000) / N).toFixed(2)}`,

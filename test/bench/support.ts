@@ -21,6 +21,8 @@ export function percentile(sorted: number[], p: number): number {
 
 export interface BenchCluster {
   kubeconfigPath: string;
+  /** The control plane's processes, when the run started them (not for a reused cluster). */
+  processes?: () => Array<{ name: string; pid: number }>;
   stop(): Promise<void>;
 }
 
@@ -140,6 +142,39 @@ export function processStats(pid: number): {
     peakRssMiB: Number(hwm?.[1] ?? 0) / 1024,
     rssMiB: Number(rss?.[1] ?? 0) / 1024,
   };
+}
+
+/** CPU seconds of named processes at one moment, to tell how a stretch of a run shared the CPU. */
+export interface CpuSnapshot {
+  at: number;
+  seconds: Map<string, number>;
+}
+
+export function cpuSnapshot(processes: Array<{ name: string; pid: number }>): CpuSnapshot {
+  const seconds = new Map<string, number>();
+  for (const { name, pid } of processes) {
+    try {
+      seconds.set(name, (seconds.get(name) ?? 0) + processStats(pid).cpuSeconds);
+    } catch {
+      // Exited in the meantime: not counted.
+    }
+  }
+  return { at: performance.now(), seconds };
+}
+
+/** CPU seconds each process used between two snapshots, and the cores that makes (busiest first). */
+export function cpuBetween(
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+): Array<{ name: string; seconds: number; cores: number }> {
+  const wall = (after.at - before.at) / 1000;
+  return [...after.seconds]
+    .filter(([name]) => before.seconds.has(name))
+    .map(([name, end]) => {
+      const seconds = end - (before.seconds.get(name) as number);
+      return { name, seconds, cores: seconds / wall };
+    })
+    .sort((a, b) => b.seconds - a.seconds);
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */

@@ -63,6 +63,8 @@ export interface ControlPlane {
    * upgrade or a crash of the API server does); resolves once it is ready again.
    */
   restartApiServer(): Promise<void>;
+  /** The processes running now, by binary name (benchmarks read their CPU time from /proc). */
+  processes(): Array<{ name: string; pid: number }>;
   stop(): Promise<void>;
 }
 
@@ -249,6 +251,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       pkiDir: join(dir, 'pki'),
       startupMs,
       restartApiServer,
+      processes: () =>
+        processes
+          .filter(({ child }) => child.exitCode === null && child.signalCode === null)
+          .map(({ name, child }) => ({ name, pid: child.pid as number })),
       stop,
     };
   } catch (err) {
